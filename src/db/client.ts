@@ -4,12 +4,29 @@ import type { Config } from '../config.ts';
 
 export type Database = NeonHttpDatabase<Record<string, never>> & { $client: NeonQueryFunction<false, false> };
 
-/** The only place the driver is configured. One client per isolate and connection string. */
-export function createDb(config: Config): Database {
-  if (config.DATABASE_HTTP_URL) {
-    // Global to the driver copy in this isolate; every client here talks to the same endpoint.
-    neonConfig.fetchEndpoint = config.DATABASE_HTTP_URL;
+type EndpointFn = (host: string, port: number | string, options: { jwtAuth?: boolean }) => string;
+
+/**
+ * The driver takes its endpoint from one global setting. Route it per connection string instead,
+ * so that clients built from different configurations in one isolate (tests, a second database)
+ * each reach their own endpoint; anything not registered goes where Neon's default sends it.
+ */
+const endpoints = new Map<string, string>();
+const neonDefault = neonConfig.fetchEndpoint as EndpointFn;
+const endpointKey = (host: string, port: number | string) => `${host}:${port}`;
+
+function registerEndpoint(databaseUrl: string, endpoint: string): void {
+  const url = new URL(databaseUrl);
+  endpoints.set(endpointKey(url.hostname, url.port), endpoint);
+  if (neonConfig.fetchEndpoint === neonDefault || typeof neonConfig.fetchEndpoint !== 'function') {
+    neonConfig.fetchEndpoint = ((host, port, options) =>
+      endpoints.get(endpointKey(host, port)) ?? neonDefault(host, port, options)) as EndpointFn;
   }
+}
+
+/** The only place the driver is configured. Build it once per isolate and configuration. */
+export function createDb(config: Config): Database {
+  if (config.DATABASE_HTTP_URL) registerEndpoint(config.DATABASE_URL, config.DATABASE_HTTP_URL);
   return drizzle({ client: neon(config.DATABASE_URL) }) as Database;
 }
 
@@ -19,7 +36,8 @@ export function createDb(config: Config): Database {
  * drizzle wraps driver errors: the driver's error is then its `cause`.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err as { name?: string; message?: string; code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+  type Chain = { name?: string; message?: string; code?: string; cause?: unknown } | undefined;
+  for (let e = err as Chain; e; e = e.cause as Chain) {
     if (e.name === 'NeonDbError') {
       if (e.code) return /^(08|53|57P0[1-3])/.test(e.code);
       return /^(Error connecting to database|Server error \(HTTP status 5)/.test(e.message ?? '');

@@ -89,7 +89,7 @@ export class PGliteBackend implements Backend {
       try {
         return await fn(session);
       } finally {
-        for (const sql of RESET_SQL) await this.simpleOn(db, sql);
+        for (const sql of RESET_SQL) if (!(sql === 'ROLLBACK' && !db.isInTransaction())) await this.simpleOn(db, sql);
         await this.pin(db);
       }
     });

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench` — every figure is printed beside a baseline measured in the same run.
+ * Needs a PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else the local one on 127.0.0.1:5432.
+ */
+import pg from 'pg';
+import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
+
+const databaseUrl =
+  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
+
+const probe = new pg.Client({ connectionString: databaseUrl });
+try {
+  await probe.connect();
+  const { rows } = await probe.query<{ server_version: string }>('SHOW server_version');
+  console.log(`bench: PostgreSQL ${rows[0]?.server_version} at ${new URL(databaseUrl).host}; node ${process.version}`);
+} catch (err) {
+  console.error(`bench: cannot reach PostgreSQL at ${new URL(databaseUrl).host} (${(err as Error).message}); set BENCH_DATABASE_URL`);
+  process.exit(1);
+} finally {
+  await probe.end().catch(() => undefined);
+}
+
+console.log('\n== Part 1: gateway round trips (small query) ==');
+await benchGatewayRoundTrips(databaseUrl);

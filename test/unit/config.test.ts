@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ConfigSchema, parseConfig } from '../../src/config.ts';
+import { readDevVars } from '../../src/local/settings.ts';
+
+describe('configuration', () => {
+  it('.dev.vars.example lists exactly the keys the Worker reads', () => {
+    const example = readDevVars(new URL('../../.dev.vars.example', import.meta.url).pathname);
+    expect(Object.keys(example).sort()).toEqual(Object.keys(ConfigSchema.shape).sort());
+    expect(() => parseConfig(example)).not.toThrow();
+  });
+
+  it('wrangler.toml holds no secret', () => {
+    const toml = readFileSync(new URL('../../wrangler.toml', import.meta.url), 'utf8');
+    for (const key of Object.keys(ConfigSchema.shape)) expect(toml).not.toMatch(new RegExp(`^\\s*${key}\\s*=`, 'm'));
+  });
+
+  it('names the missing or bad key, never the value', () => {
+    expect(() => parseConfig({})).toThrow(ConfigError);
+    expect(() => parseConfig({})).toThrow(/DATABASE_URL/);
+    let message = '';
+    try {
+      parseConfig({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/DATABASE_URL: must be a postgres/);
+    expect(message).not.toContain('hunter2');
+  });
+});
