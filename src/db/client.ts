@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 
 export type Database = NeonHttpDatabase<Record<string, never>> & { $client: NeonQueryFunction<false, false> };
 
-type EndpointFn = (host: string, port: number | string, options: { jwtAuth?: boolean }) => string;
+type EndpointFn = (host: string, port: number | string, options?: { jwtAuth?: boolean }) => string;
 
 /**
  * The driver takes its endpoint from one global setting. Route it per connection string instead,

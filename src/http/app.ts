@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '../db/client.ts';
 import type { Services } from '../services.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
+import { registerIngest } from './routes/ingest/index.ts';
 
 export type AppEnv = HonoEnv & {
   Bindings: Record<string, unknown>;
@@ -55,6 +56,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
   });
 
   registerHealth(app);
+  registerIngest(app);
 
   app.notFound((c) =>
     problemResponse(new ApiError({ code: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }), c.var.requestId),

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 /** Every error the API answers, with its HTTP status and title. One table, one shape. */
 export const ERROR_CODES = {
   bad_request: { status: 400, title: 'Bad request' },
+  malformed_json: { status: 400, title: 'Malformed JSON' },
   validation_failed: { status: 422, title: 'Validation failed' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not found' },
@@ -11,6 +12,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   internal: { status: 500, title: 'Internal server error' },
   database_unavailable: { status: 503, title: 'Database unavailable' },
+  queue_unavailable: { status: 503, title: 'Queue unavailable' },
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 

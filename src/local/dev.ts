@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { startGateway } from './gateway/server.ts';
 import { migrateDatabase } from './migrate.ts';
-import { redactUrl, resolveDatabaseUrl } from './settings.ts';
+import { readDevVars, redactUrl, resolveDatabaseUrl } from './settings.ts';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 4444);
@@ -17,6 +17,9 @@ const say = (msg: string) => console.log(`[dev] ${msg}`);
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
 
 const { url: databaseUrl, from } = resolveDatabaseUrl();
+// A key for local collectors when none is configured, printed so curl examples work.
+const devVars = readDevVars('.dev.vars');
+const collectorKey = process.env.COLLECTOR_API_KEY || devVars.COLLECTOR_API_KEY || 'dev-collector-key-change-me';
 say(`database: ${redactUrl(databaseUrl)} (${from})`);
 
 const gateway = await startGateway({
@@ -91,6 +94,7 @@ wrangler = spawn(
     '--test-scheduled',
     '--var', `DATABASE_URL:${databaseUrl}`,
     '--var', `DATABASE_HTTP_URL:${gateway.sqlUrl}`,
+    ...(devVars.COLLECTOR_API_KEY ? [] : ['--var', `COLLECTOR_API_KEY:${collectorKey}`]),
   ],
   {
     stdio: 'inherit',

@@ -1,5 +1,6 @@
-import { exports } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/client.ts';
 import { createApp } from '../../src/http/app.ts';
 
@@ -23,11 +24,12 @@ describe('GET /health', () => {
 
 describe('GET /health with the database unreachable', () => {
   it('answers 503 problem+json with Retry-After, naming no secret', async () => {
-    const config = {
+    const config = parseConfig({
+      ...env,
       DATABASE_URL: 'postgresql://zeus:s3cret@unreachable.test/zeus',
       DATABASE_HTTP_URL: 'http://127.0.0.1:9/sql',
-    };
-    const services = { config, db: createDb(config) };
+    });
+    const services = { config, db: createDb(config), mappingQueue: env.MAPPING_QUEUE };
     const app = createApp(() => services);
     const res = await app.request('/health');
     expect(res.status).toBe(503);

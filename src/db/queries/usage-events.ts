@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import type { IngestResponse, UsageEvent } from '../../contracts/usage-event.ts';
+import type { Database } from '../client.ts';
+
+export interface KeyedEvent {
+  /** Position in the request. */
+  index: number;
+  naturalKey: string;
+  event: UsageEvent;
+}
+
+export type Outcome = IngestResponse['events'][number];
+
+/**
+ * Upsert a batch in ONE statement (so one transaction): a new natural key inserts a row; a newer
+ * `collected_at` replaces the payload; an older or equal one changes nothing. Keys must be unique
+ * within the batch. Returns one outcome per input; `id` is null only when a concurrent request
+ * inserted the same key after this statement's snapshot (see `findIds`).
+ */
+export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(Omit<Outcome, 'id'> & { id: string | null })[]> {
+  const input = batch.map(({ index, naturalKey, event: e }) => ({
+    idx: index,
+    natural_key: naturalKey,
+    schema_version: e.schema_version,
+    source: e.source,
+    time_window_start: e.time_window_start,
+    time_window_end: e.time_window_end,
+    collected_at: e.collected_at,
+    metrics: e.metrics,
+    identities: e.identities,
+    context: e.context,
+    extra: e.extra ?? null,
+  }));
+  const result = await db.execute<{ idx: number; id: string | null; outcome: Outcome['outcome'] }>(sql`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
+        idx int, natural_key text, schema_version text, source text,
+        time_window_start timestamptz, time_window_end timestamptz, collected_at timestamptz,
+        metrics jsonb, identities jsonb, context jsonb, extra jsonb)
+    ), upserted AS (
+      INSERT INTO resource_usage_events AS r (natural_key, schema_version, source, time_window_start,
+        time_window_end, collected_at, metrics, identities, context, extra)
+      SELECT natural_key, schema_version, source, time_window_start, time_window_end, collected_at,
+        metrics, identities, context, extra
+      FROM input
+      ON CONFLICT (natural_key, time_window_start) DO UPDATE SET
+        schema_version = EXCLUDED.schema_version, collected_at = EXCLUDED.collected_at,
+        metrics = EXCLUDED.metrics, identities = EXCLUDED.identities, context = EXCLUDED.context,
+        extra = EXCLUDED.extra, received_at = now()
+      WHERE r.collected_at < EXCLUDED.collected_at
+      RETURNING r.id, r.natural_key, (r.xmax = 0) AS inserted
+    )
+    SELECT i.idx,
+      coalesce(u.id, e.id)::text AS id,
+      CASE WHEN u.id IS NULL THEN 'unchanged' WHEN u.inserted THEN 'inserted' ELSE 'updated' END AS outcome
+    FROM input i
+    LEFT JOIN upserted u ON u.natural_key = i.natural_key
+    LEFT JOIN resource_usage_events e
+      ON u.id IS NULL AND e.natural_key = i.natural_key AND e.time_window_start = i.time_window_start
+    ORDER BY i.idx`);
+  return result.rows.map((r) => ({ index: Number(r.idx), id: r.id, outcome: r.outcome }));
+}
+
+/** Ids of stored events by natural key (for keys a concurrent request inserted first). */
+export async function findIds(db: Database, keys: { naturalKey: string; start: string }[]): Promise<Map<string, string>> {
+  const result = await db.execute<{ natural_key: string; id: string }>(sql`
+    SELECT e.natural_key, e.id::text AS id
+    FROM resource_usage_events e
+    JOIN jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ k: k.naturalKey, s: k.start })))}::jsonb) AS x(k text, s timestamptz)
+      ON e.natural_key = x.k AND e.time_window_start = x.s`);
+  return new Map(result.rows.map((r) => [r.natural_key, r.id]));
+}

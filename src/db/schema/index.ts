@@ -1,0 +1,1 @@
+export * from './usage-events.ts';

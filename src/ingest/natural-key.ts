@@ -1,0 +1,32 @@
+import type { Identity, UsageEvent } from '../contracts/usage-event.ts';
+
+/** `perun_user` is the seed's spelling of `perun_username`: the same identity for the key. */
+const SCHEME_ALIASES: Partial<Record<Identity['scheme'], Identity['scheme']>> = { perun_user: 'perun_username' };
+
+function canonicalIdentity(i: Identity): string {
+  const scheme = SCHEME_ALIASES[i.scheme] ?? i.scheme;
+  const value = scheme === 'user_email' ? i.value.toLowerCase() : i.value;
+  return JSON.stringify([scheme, value, i.authority ?? null]);
+}
+
+/** The same instant however it was written: `2025-11-19T01:00:00+01:00` = `2025-11-19T00:00:00Z`. */
+const instant = (dateTime: string) => new Date(dateTime).toISOString();
+
+/**
+ * The natural key of an event (architecture §1): source, window, cluster, project, jobname and
+ * the SET of identities (order and repeats do not matter). Returned as hex SHA-256.
+ */
+export async function naturalKey(e: UsageEvent): Promise<string> {
+  const identities = [...new Set(e.identities.map(canonicalIdentity))].sort();
+  const canonical = JSON.stringify([
+    e.source,
+    instant(e.time_window_start),
+    instant(e.time_window_end),
+    e.context.cluster ?? null,
+    e.context.project ?? null,
+    e.context.jobname ?? null,
+    identities,
+  ]);
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonical));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,4 @@
+/** Keys the Worker under test is configured with (test-only values, never used anywhere real). */
+export const TEST_COLLECTOR_KEY = 'test-collector-key-0123456789abcdef';
+/** A second accepted key: rotation means both work at once. */
+export const TEST_COLLECTOR_KEY_NEXT = 'test-collector-key-next-fedcba9876543210';
