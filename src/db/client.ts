@@ -36,12 +36,22 @@ export function createDb(config: Config): Database {
  * drizzle wraps driver errors: the driver's error is then its `cause`.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
-  type Chain = { name?: string; message?: string; code?: string; cause?: unknown } | undefined;
-  for (let e = err as Chain; e; e = e.cause as Chain) {
-    if (e.name === 'NeonDbError') {
-      if (e.code) return /^(08|53|57P0[1-3])/.test(e.code);
-      return /^(Error connecting to database|Server error \(HTTP status 5)/.test(e.message ?? '');
-    }
-  }
-  return false;
+  const e = driverError(err);
+  if (!e) return false;
+  if (e.code) return /^(08|53|57P0[1-3])/.test(e.code);
+  return /^(Error connecting to database|Server error \(HTTP status 5)/.test(e.message ?? '');
+}
+
+type ErrorChain = { name?: string; message?: string; code?: string; cause?: unknown } | undefined;
+
+/** The driver's own error inside drizzle's wrapper (whose message repeats the query and its parameters). */
+export function driverError(err: unknown): ErrorChain {
+  for (let e = err as ErrorChain; e; e = e.cause as ErrorChain) if (e.name === 'NeonDbError') return e;
+  return undefined;
+}
+
+/** A loggable one-line description: the driver's message and code, never the query's parameters. */
+export function describeDbError(err: unknown): string {
+  const e = driverError(err);
+  return e ? `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}` : String((err as Error)?.stack ?? err);
 }

@@ -2,7 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hook } from '@hono/zod-openapi';
 import type { Env as HonoEnv } from 'hono';
 import type { ZodError } from 'zod';
-import { isDatabaseUnavailable } from '../db/client.ts';
+import { describeDbError, isDatabaseUnavailable } from '../db/client.ts';
 import type { Services } from '../services.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
@@ -66,7 +66,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
     const requestId = c.var.requestId ?? crypto.randomUUID();
     if (err instanceof ApiError) return problemResponse(err, requestId);
     if (isDatabaseUnavailable(err)) {
-      console.error(JSON.stringify({ level: 'error', requestId, msg: 'database unavailable', error: String(err) }));
+      console.error(JSON.stringify({ level: 'error', requestId, msg: 'database unavailable', error: describeDbError(err) }));
       return problemResponse(
         new ApiError({
           code: 'database_unavailable',
@@ -76,7 +76,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
         requestId,
       );
     }
-    console.error(JSON.stringify({ level: 'error', requestId, msg: 'unhandled error', error: err.stack ?? String(err) }));
+    console.error(JSON.stringify({ level: 'error', requestId, msg: 'unhandled error', error: describeDbError(err) }));
     return problemResponse(new ApiError({ code: 'internal', detail: `internal error; request id ${requestId}` }), requestId);
   });
 
