@@ -15,6 +15,11 @@ type Message = { name: string } & Record<string, unknown>;
 export interface PGliteBackendOptions {
   /** A folder for the data (kept between runs); in memory when undefined. */
   dataDir?: string;
+  /**
+   * Build the instance yourself, e.g. a PGlite with extensions (the TimescaleDB build the
+   * hypertable tests use). It must offer the same protocol-level API as PGlite 0.5.
+   */
+  create?: () => Promise<PGlite>;
 }
 
 const { serialize } = protocol;
@@ -57,7 +62,9 @@ export class PGliteBackend implements Backend {
 
   private async open(): Promise<PGlite> {
     if (this.options.dataDir) mkdirSync(this.options.dataDir, { recursive: true });
-    const db = await PGlite.create(this.options.dataDir ? { dataDir: this.options.dataDir } : {});
+    const db = this.options.create
+      ? await this.options.create()
+      : await PGlite.create(this.options.dataDir ? { dataDir: this.options.dataDir } : {});
     await db.runExclusive(() => this.pin(db));
     return db;
   }

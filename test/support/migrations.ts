@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MIGRATIONS_FOLDER } from '../../src/local/migrate.ts';
+
+/** Every statement of every migration, in order, split as drizzle splits them. */
+export function migrationStatements(): string[] {
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  return journal.entries.flatMap((e) =>
+    readFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), 'utf8')
+      .split('--> statement-breakpoint')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
