@@ -4,6 +4,7 @@ import type { Env as HonoEnv } from 'hono';
 import type { ZodError } from 'zod';
 import { describeDbError, isDatabaseUnavailable } from '../db/client.ts';
 import type { Services } from '../services.ts';
+import { formatPath } from '../contracts/problem.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
 import { registerIngest } from './routes/ingest/index.ts';
@@ -13,14 +14,6 @@ export type AppEnv = HonoEnv & {
   Variables: { services: Services; requestId: string };
 };
 export type App = OpenAPIHono<AppEnv>;
-
-/** `['events', 3, 'time_window_end']` → `events[3].time_window_end`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => {
-    if (typeof part === 'number') return `${out}[${part}]`;
-    return out ? `${out}.${String(part)}` : String(part);
-  }, '');
-}
 
 export function validationError(error: ZodError, target: string): ApiError {
   const errors = error.issues.map((i) => ({ path: formatPath(i.path) || target, message: i.message }));
