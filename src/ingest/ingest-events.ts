@@ -2,7 +2,7 @@ import type { MappingMessage } from '../contracts/mapping-message.ts';
 import type { IngestResponse, UsageEvent } from '../contracts/usage-event.ts';
 import type { Database } from '../db/client.ts';
 import { findIds, type KeyedEvent, type Outcome, upsertEvents } from '../db/queries/usage-events.ts';
-import { naturalKey } from './natural-key.ts';
+import { naturalKeyText } from './natural-key.ts';
 
 export interface IngestDeps {
   db: Database;
@@ -18,9 +18,9 @@ export class MappingQueueError extends Error {
 function pickWinners(keyed: KeyedEvent[]): Map<string, KeyedEvent> {
   const winners = new Map<string, KeyedEvent>();
   for (const k of keyed) {
-    const current = winners.get(k.naturalKey);
+    const current = winners.get(k.keyText);
     if (!current || Date.parse(k.event.collected_at) >= Date.parse(current.event.collected_at)) {
-      winners.set(k.naturalKey, k);
+      winners.set(k.keyText, k);
     }
   }
   return winners;
@@ -32,9 +32,7 @@ function pickWinners(keyed: KeyedEvent[]): Map<string, KeyedEvent> {
  * retry after a failed hand-off must not leave events unmapped.
  */
 export async function ingestEvents(deps: IngestDeps, events: UsageEvent[]): Promise<IngestResponse> {
-  const keyed = await Promise.all(
-    events.map(async (event, index) => ({ index, event, naturalKey: await naturalKey(event) })),
-  );
+  const keyed: KeyedEvent[] = events.map((event, index) => ({ index, event, keyText: naturalKeyText(event) }));
   const winners = pickWinners(keyed);
   const stored = await upsertEvents(deps.db, [...winners.values()]);
 
@@ -42,19 +40,19 @@ export async function ingestEvents(deps: IngestDeps, events: UsageEvent[]): Prom
   const raced = missing.length
     ? await findIds(
         deps.db,
-        missing.map((o) => ({ naturalKey: keyed[o.index]!.naturalKey, start: keyed[o.index]!.event.time_window_start })),
+        missing.map((o) => ({ keyText: keyed[o.index]!.keyText, start: keyed[o.index]!.event.time_window_start })),
       )
     : new Map<string, string>();
 
   const byKey = new Map<string, Outcome>();
   for (const o of stored) {
-    const key = keyed[o.index]!.naturalKey;
+    const key = keyed[o.index]!.keyText;
     const id = o.id ?? raced.get(key);
     if (!id) throw new Error(`event ${o.index} was neither stored nor found`);
     byKey.set(key, { index: o.index, id, outcome: o.outcome });
   }
   const results: Outcome[] = keyed.map((k) => {
-    const winner = byKey.get(k.naturalKey)!;
+    const winner = byKey.get(k.keyText)!;
     return winner.index === k.index ? winner : { index: k.index, id: winner.id, outcome: 'unchanged' };
   });
 

@@ -5,9 +5,13 @@ import type { Database } from '../client.ts';
 export interface KeyedEvent {
   /** Position in the request. */
   index: number;
-  naturalKey: string;
+  /** Canonical natural-key text (src/ingest/natural-key.ts); stored as its SHA-256. */
+  keyText: string;
   event: UsageEvent;
 }
+
+/** SQL for the stored natural key of a canonical key text. */
+const hashKey = (column: ReturnType<typeof sql.raw>) => sql`encode(sha256(convert_to(${column}, 'UTF8')), 'hex')`;
 
 export type Outcome = IngestResponse['events'][number];
 
@@ -18,9 +22,9 @@ export type Outcome = IngestResponse['events'][number];
  * inserted the same key after this statement's snapshot (see `findIds`).
  */
 export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(Omit<Outcome, 'id'> & { id: string | null })[]> {
-  const input = batch.map(({ index, naturalKey, event: e }) => ({
+  const input = batch.map(({ index, keyText, event: e }) => ({
     idx: index,
-    natural_key: naturalKey,
+    key_text: keyText,
     schema_version: e.schema_version,
     source: e.source,
     time_window_start: e.time_window_start,
@@ -33,8 +37,9 @@ export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(
   }));
   const result = await db.execute<{ idx: number; id: string | null; outcome: Outcome['outcome'] }>(sql`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
-        idx int, natural_key text, schema_version text, source text,
+      SELECT x.*, ${hashKey(sql.raw('x.key_text'))} AS natural_key
+      FROM jsonb_to_recordset(${JSON.stringify(input)}::jsonb) AS x(
+        idx int, key_text text, schema_version text, source text,
         time_window_start timestamptz, time_window_end timestamptz, collected_at timestamptz,
         metrics jsonb, identities jsonb, context jsonb, extra jsonb)
     ), upserted AS (
@@ -61,12 +66,11 @@ export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(
   return result.rows.map((r) => ({ index: Number(r.idx), id: r.id, outcome: r.outcome }));
 }
 
-/** Ids of stored events by natural key (for keys a concurrent request inserted first). */
-export async function findIds(db: Database, keys: { naturalKey: string; start: string }[]): Promise<Map<string, string>> {
-  const result = await db.execute<{ natural_key: string; id: string }>(sql`
-    SELECT e.natural_key, e.id::text AS id
-    FROM resource_usage_events e
-    JOIN jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ k: k.naturalKey, s: k.start })))}::jsonb) AS x(k text, s timestamptz)
-      ON e.natural_key = x.k AND e.time_window_start = x.s`);
-  return new Map(result.rows.map((r) => [r.natural_key, r.id]));
+/** Ids of stored events by key text (for keys a concurrent request inserted first). */
+export async function findIds(db: Database, keys: { keyText: string; start: string }[]): Promise<Map<string, string>> {
+  const result = await db.execute<{ key_text: string; id: string }>(sql`
+    SELECT x.k AS key_text, e.id::text AS id
+    FROM jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ k: k.keyText, s: k.start })))}::jsonb) AS x(k text, s timestamptz)
+    JOIN resource_usage_events e ON e.natural_key = ${hashKey(sql.raw('x.k'))} AND e.time_window_start = x.s`);
+  return new Map(result.rows.map((r) => [r.key_text, r.id]));
 }

@@ -6,7 +6,7 @@ import { timescaledb } from 'pglite-timescaledb/timescaledb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb } from '../../../src/db/client.ts';
 import { upsertEvents } from '../../../src/db/queries/usage-events.ts';
-import { naturalKey } from '../../../src/ingest/natural-key.ts';
+import { naturalKeyText } from '../../../src/ingest/natural-key.ts';
 import { UsageEventSchema } from '../../../src/contracts/usage-event.ts';
 import { EMBEDDED_DATABASE_URL, type Gateway, startGateway } from '../../../src/local/gateway/server.ts';
 import { migrateDatabase } from '../../../src/local/migrate.ts';
@@ -51,7 +51,7 @@ describe('with TimescaleDB available', () => {
     const db = createDb({ DATABASE_URL: EMBEDDED_DATABASE_URL, DATABASE_HTTP_URL: gateway.sqlUrl, COLLECTOR_API_KEY: ['x'.repeat(16)], INGEST_MAX_BODY_BYTES: 1 });
     const project = uniqueId();
     const events = [0, 40, 80].map((day) => UsageEventSchema.parse(makeEvent({ project, day })));
-    const keyed = await Promise.all(events.map(async (event, index) => ({ index, event, naturalKey: await naturalKey(event) })));
+    const keyed = events.map((event, index) => ({ index, event, keyText: naturalKeyText(event) }));
     expect((await upsertEvents(db, keyed)).map((o) => o.outcome)).toEqual(['inserted', 'inserted', 'inserted']);
     expect((await upsertEvents(db, keyed)).map((o) => o.outcome)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     const sql = timescale();
