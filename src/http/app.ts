@@ -8,6 +8,7 @@ import { formatPath } from '../contracts/problem.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
 import { registerIngest } from './routes/ingest/index.ts';
+import { registerOpenApi } from './openapi.ts';
 
 export type AppEnv = HonoEnv & {
   Bindings: Record<string, unknown>;
@@ -50,6 +51,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
 
   registerHealth(app);
   registerIngest(app);
+  registerOpenApi(app);
 
   app.notFound((c) =>
     problemResponse(new ApiError({ code: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }), c.var.requestId),

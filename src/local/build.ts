@@ -24,12 +24,19 @@ if (leaked.length > 0) {
   process.exit(1);
 }
 
-const bundle = readdirSync(outdir).filter((f) => f.endsWith('.js'));
-for (const file of bundle) {
+// Every module wrangler uploads (the Worker's code plus text modules such as the explorer's assets).
+const modules = readdirSync(outdir).filter((f) => !f.endsWith('.map') && f !== 'meta.json' && f !== 'README.md');
+let raw = 0;
+let gzipped = 0;
+for (const file of modules) {
   const bytes = readFileSync(join(outdir, file));
-  console.log(
-    `build: ${file} ${(statSync(join(outdir, file)).size / 1024).toFixed(1)} KiB, ` +
-      `${(gzipSync(bytes).length / 1024).toFixed(1)} KiB gzipped (Workers free plan limit: 3 MiB gzipped); ` +
-      `${Object.keys(meta.inputs).length} inputs, none local-only`,
-  );
+  const size = statSync(join(outdir, file)).size;
+  const packed = gzipSync(bytes).length;
+  raw += size;
+  gzipped += packed;
+  console.log(`build:   ${file.padEnd(60)} ${(size / 1024).toFixed(1).padStart(8)} KiB  ${(packed / 1024).toFixed(1).padStart(7)} KiB gzipped`);
 }
+console.log(
+  `build: Worker bundle ${(raw / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped ` +
+    `(Workers limit: 3 MiB gzipped on the free plan, 10 MiB paid); ${Object.keys(meta.inputs).length} inputs, none local-only`,
+);

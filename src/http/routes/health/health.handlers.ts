@@ -8,7 +8,7 @@ export const root: RouteHandler<typeof rootRoute, AppEnv> = (c) =>
     {
       name: 'zeus-resource-usage',
       description: 'Resource-usage pipeline: per-project usage of CPU, GPU, memory and walltime for research computing.',
-      links: { health: '/health' },
+      links: { health: '/health', openapi: '/openapi.json', explorer: '/doc' },
     },
     200,
   );

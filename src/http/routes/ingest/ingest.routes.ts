@@ -2,10 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { IngestRequestSchema, IngestResponseSchema, MAX_EVENTS_PER_REQUEST } from '../../../contracts/usage-event.ts';
 import { requireCollectorKey } from '../../middleware/collector-key.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
+import { COLLECTOR_KEY_SCHEME } from '../../openapi.ts';
 import { problemResponses } from '../../problem.ts';
-
-/** Name of the OpenAPI security scheme for the collector key. */
-export const COLLECTOR_KEY_SCHEME = 'collectorKey';
 
 export const ingestRoute = createRoute({
   method: 'post',

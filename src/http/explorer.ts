@@ -1,0 +1,102 @@
+/**
+ * The API explorer at /doc: Swagger UI served entirely by this Worker, so it works on a site with no
+ * internet. The page is a few hundred bytes of server-rendered HTML; the Swagger UI files come from the
+ * swagger-ui-dist package as text modules (wrangler.toml `[[rules]] type = "Text"`), loaded on the first
+ * request that needs them and served under a versioned path, so browsers may keep them for a year.
+ */
+import { version as SWAGGER_UI_VERSION } from 'swagger-ui-dist/package.json';
+import type { App } from './app.ts';
+import { ApiError } from './problem.ts';
+
+export const EXPLORER_PATH = '/doc';
+/** Our own files (the page's start-up script): they change with this service. */
+export const EXPLORER_ASSETS_PATH = `${EXPLORER_PATH}/assets`;
+/** Swagger UI's files: they change only with the swagger-ui-dist version, which is part of the path. */
+export const SWAGGER_UI_ASSETS_PATH = `${EXPLORER_ASSETS_PATH}/swagger-ui-${SWAGGER_UI_VERSION}`;
+
+const JS = 'text/javascript; charset=utf-8';
+const CSS = 'text/css; charset=utf-8';
+
+/** Every file of swagger-ui-dist the page loads. Each import must match a glob of the Text rule. */
+const SWAGGER_UI_FILES = new Map<string, { type: string; load: () => Promise<{ default: string }> }>([
+  ['swagger-ui-bundle.js', { type: JS, load: () => import('swagger-ui-dist/swagger-ui-bundle.js') }],
+  ['swagger-ui.css', { type: CSS, load: () => import('swagger-ui-dist/swagger-ui.css') }],
+  ['index.css', { type: CSS, load: () => import('swagger-ui-dist/index.css') }],
+]);
+
+/**
+ * Only this origin, for everything: scripts and styles from files (no inline code), images from files or
+ * the data: URLs inside swagger-ui.css, requests ("Try it out", the spec) to this origin only.
+ */
+export const EXPLORER_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' };
+const REVALIDATE = { ...NO_SNIFF, 'Cache-Control': 'no-cache' };
+const IMMUTABLE = { ...NO_SNIFF, 'Cache-Control': 'public, max-age=31536000, immutable' };
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+function renderPage(title: string, specUrl: string): string {
+  const t = escapeHtml(title);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${t} · explorer</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${SWAGGER_UI_ASSETS_PATH}/swagger-ui.css">
+<link rel="stylesheet" href="${SWAGGER_UI_ASSETS_PATH}/index.css">
+</head>
+<body>
+<div id="swagger-ui"><noscript>The explorer needs JavaScript. The API description is at <a href="${escapeHtml(specUrl)}">${escapeHtml(specUrl)}</a>.</noscript></div>
+<script src="${SWAGGER_UI_ASSETS_PATH}/swagger-ui-bundle.js"></script>
+<script src="${EXPLORER_ASSETS_PATH}/explorer.js"></script>
+</body>
+</html>
+`;
+}
+
+/** Swagger UI's start-up: the spec from this origin, no topbar, no outside validator, keys kept across reloads. */
+function renderStartScript(specUrl: string): string {
+  const options = {
+    url: specUrl,
+    dom_id: '#swagger-ui',
+    layout: 'BaseLayout',
+    deepLinking: true,
+    persistAuthorization: true,
+    displayRequestDuration: true,
+    defaultModelsExpandDepth: 0,
+    queryConfigEnabled: false,
+    validatorUrl: 'none',
+  };
+  return `window.ui = SwaggerUIBundle(Object.assign(${JSON.stringify(options)}, { presets: [SwaggerUIBundle.presets.apis] }));\n`;
+}
+
+/** GET /doc, its start-up script and Swagger UI's files; nothing here refers to another origin. */
+export function registerExplorer(app: App, opts: { title: string; specUrl: string }): void {
+  const page = renderPage(opts.title, opts.specUrl);
+  const startScript = renderStartScript(opts.specUrl);
+
+  app.get(EXPLORER_PATH, (c) =>
+    c.html(page, 200, { ...REVALIDATE, 'Content-Security-Policy': EXPLORER_CSP, 'Referrer-Policy': 'no-referrer' }),
+  );
+  app.get(`${EXPLORER_ASSETS_PATH}/explorer.js`, (c) => c.body(startScript, 200, { ...REVALIDATE, 'Content-Type': JS }));
+  app.get(`${SWAGGER_UI_ASSETS_PATH}/:file`, async (c) => {
+    const file = SWAGGER_UI_FILES.get(c.req.param('file'));
+    if (!file) throw new ApiError({ code: 'not_found', detail: `no explorer asset ${c.req.path}` });
+    const { default: text } = await file.load();
+    return c.body(text, 200, { ...IMMUTABLE, 'Content-Type': file.type });
+  });
+}

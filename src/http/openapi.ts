@@ -1,0 +1,51 @@
+/**
+ * The API description and its explorer. `GET /openapi.json` is generated from the very `createRoute`
+ * definitions and zod schemas the routes validate with (no second copy of any shape); `GET /doc` is
+ * Swagger UI over it, served by this Worker alone (see explorer.ts).
+ */
+import { version } from '../../package.json';
+import type { App } from './app.ts';
+import { EXPLORER_PATH, registerExplorer } from './explorer.ts';
+import { COLLECTOR_KEY_HEADER } from './middleware/collector-key.ts';
+
+/** Name of the security scheme collector routes reference: `security: [{ [COLLECTOR_KEY_SCHEME]: [] }]`. */
+export const COLLECTOR_KEY_SCHEME = 'collectorKey';
+export const OPENAPI_PATH = '/openapi.json';
+
+const TITLE = 'Zeus resource usage API';
+const DESCRIPTION = `Resource usage of research-computing projects (CPU, GPU, memory, walltime per project and day):
+collectors send usage events in, allocation managers read usage out.
+
+Errors are always \`application/problem+json\` (\`type\`, \`title\`, \`status\`, \`detail\`, \`code\`, \`requestId\`,
+and \`errors: [{path, message}]\` when a request fails validation).
+
+Collector routes need a collector key in the \`${COLLECTOR_KEY_HEADER}\` header. In the explorer at
+[${EXPLORER_PATH}](${EXPLORER_PATH}), press **Authorize** and enter it once; then **Try it out** sends real requests to
+this deployment.`;
+
+type OpenApiDocument = ReturnType<App['getOpenAPI31Document']>;
+
+/** Register the collector key scheme, `GET /openapi.json` and the explorer. Call after every route. */
+export function registerOpenApi(app: App): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', COLLECTOR_KEY_SCHEME, {
+    type: 'apiKey',
+    in: 'header',
+    name: COLLECTOR_KEY_HEADER,
+    description: 'A collector key: one of the comma-separated keys in the COLLECTOR_API_KEY secret.',
+  });
+
+  // Built on first use, once per app: every route is registered by then.
+  let document: OpenApiDocument | undefined;
+  app.get(OPENAPI_PATH, (c) => {
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: { title: TITLE, version, description: DESCRIPTION },
+    });
+    const { openapi, info, ...rest } = document;
+    // The origin this request reached: "Try it out" then goes back to the same place, whatever the host name.
+    const servers = [{ url: new URL(c.req.url).origin, description: 'This deployment' }];
+    return c.json({ openapi, info, servers, ...rest }, 200, { 'Cache-Control': 'no-cache' });
+  });
+
+  registerExplorer(app, { title: TITLE, specUrl: OPENAPI_PATH });
+}

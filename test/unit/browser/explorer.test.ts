@@ -1,0 +1,171 @@
+/**
+ * The /doc explorer in a real browser with the network cut: headless Chromium (Debian's package, see
+ * .ci/run) against the real Worker under `wrangler dev`, every request to a host other than loopback
+ * blocked and recorded. Then an event sent through the page's own UI (Authorize, Try it out, Execute)
+ * must come back 200 and be in the database.
+ */
+import { existsSync } from 'node:fs';
+import { neon, neonConfig } from '@neondatabase/serverless';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { makeEvent, uniqueId } from '../../support/events.ts';
+import { TEST_COLLECTOR_KEY } from '../../support/keys.ts';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+let worker: WranglerDev;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  [worker, browser] = await Promise.all([
+    startWranglerDev({
+      DATABASE_URL: inject('databaseUrl'),
+      DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
+      COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
+    }),
+    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true }),
+  ]);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await worker?.stop();
+});
+
+interface Session {
+  context: BrowserContext;
+  page: Page;
+  /** Requests to anything but loopback: aborted before they left the browser. */
+  blocked: string[];
+  /** Paths of the loopback requests let through (proof that the route saw the traffic). */
+  allowed: string[];
+  /** Uncaught page errors and console errors. */
+  errors: string[];
+  cspViolations(): Promise<string[]>;
+}
+
+/** A fresh browser context with the network cut to loopback, on the explorer page. */
+async function openExplorer(): Promise<Session> {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(10_000);
+  const blocked: string[] = [];
+  const allowed: string[] = [];
+  const errors: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (LOOPBACK.has(url.hostname)) {
+      allowed.push(url.pathname);
+      return route.continue();
+    }
+    blocked.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  // Runs in the page before its own scripts (a string: this project's types have no DOM).
+  await context.addInitScript({
+    content: `window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  const res = await page.goto(`${worker.origin}/doc`);
+  expect(res?.status()).toBe(200);
+  await page.locator('.swagger-ui .info .title').waitFor();
+  const cspViolations = () => page.evaluate<string[]>('window.cspViolations');
+  return { context, page, blocked, allowed, errors, cspViolations };
+}
+
+/** The operation block for `METHOD path` on the page. */
+const operation = (page: Page, method: string, path: string) =>
+  page.locator(`.opblock.opblock-${method}`, {
+    has: page.locator('.opblock-summary-path', { hasText: new RegExp(`^${path.replace(/[/-]/g, '\\$&')}$`) }),
+  });
+
+describe('the /doc explorer, network cut to loopback', () => {
+  it('renders the API from same-origin files only, with no CSP violation', async () => {
+    const s = await openExplorer();
+    try {
+      expect(await s.page.locator('.swagger-ui .info .title').textContent()).toContain('Zeus resource usage API');
+      await operation(s.page, 'get', '/health').waitFor();
+      await s.page.locator('.auth-wrapper button.authorize').waitFor();
+      expect(s.allowed).toEqual(
+        expect.arrayContaining(['/doc', '/openapi.json', expect.stringMatching(/^\/doc\/assets\/.+\/swagger-ui-bundle\.js$/)]),
+      );
+      expect(s.blocked).toEqual([]);
+      expect(await s.cspViolations()).toEqual([]);
+      expect(s.errors).toEqual([]);
+    } finally {
+      await s.context.close();
+    }
+  });
+
+  it('sends an event through Authorize, Try it out and Execute; the 200 shown means it is stored', { timeout: 60_000 }, async () => {
+    const s = await openExplorer();
+    try {
+      const ingest = operation(s.page, 'post', '/collector/resource-usage');
+      await ingest.waitFor();
+      expect(await ingest.locator('.opblock-summary-method').textContent()).toBe('POST');
+
+      // Authorize with the collector key.
+      await s.page.locator('.auth-wrapper button.authorize').click();
+      const modal = s.page.locator('.dialog-ux .modal-ux');
+      await modal.locator('input').first().fill(TEST_COLLECTOR_KEY);
+      await modal.locator('button.authorize[type="submit"]').click();
+      await modal.locator('button', { hasText: 'Logout' }).waitFor();
+      await modal.locator('button.btn-done').click();
+
+      // Try it out with a one-event body of its own project.
+      const project = uniqueId('explorer');
+      const event = makeEvent({ project });
+      await ingest.locator('.opblock-summary').click();
+      await ingest.locator('button.try-out__btn').click();
+      await ingest.locator('textarea.body-param__text').fill(JSON.stringify({ events: [event] }, null, 2));
+      const sent = s.page.waitForResponse(
+        (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/collector/resource-usage',
+      );
+      await ingest.locator('button.execute').click();
+      const response = await sent;
+      expect(response.request().headers()['x-zeus-collector-key']).toBe(TEST_COLLECTOR_KEY);
+      expect(new URL(response.url()).origin).toBe(worker.origin);
+
+      // What the page shows.
+      const shown = ingest.locator('.live-responses-table .response');
+      await shown.locator('.response-col_status').waitFor();
+      expect((await shown.locator('.response-col_status').textContent())?.trim()).toBe('200');
+      const body = (await response.json()) as { inserted: number; events: { id: string; outcome: string }[] };
+      expect(body).toMatchObject({ inserted: 1, events: [{ index: 0, outcome: 'inserted' }] });
+      expect(await shown.locator('.response-col_description').textContent()).toContain(body.events[0]!.id);
+
+      // What the database holds.
+      neonConfig.fetchEndpoint = inject('gatewaySqlUrl');
+      const sql = neon(inject('databaseUrl'));
+      const rows = await sql`
+        SELECT id::text, source, time_window_start, context
+        FROM resource_usage_events WHERE context->>'project' = ${project}`;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ id: body.events[0]!.id, source: event.source, context: event.context });
+      expect((rows[0]!.time_window_start as Date).toISOString()).toBe(event.time_window_start);
+
+      expect(s.blocked).toEqual([]);
+      expect(await s.cspViolations()).toEqual([]);
+      expect(s.errors).toEqual([]);
+    } finally {
+      await s.context.close();
+    }
+  });
+});
