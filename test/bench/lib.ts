@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/wrangler-dev.ts';
 
 export interface Measure {
   label: string;
@@ -46,17 +46,6 @@ export function printTable(rows: Measure[]): void {
       )
       .join('\n'),
   );
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Start the gateway as its own process (as in `npm run dev`) and wait until it listens. */

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
+import { benchIngest } from './ingest.ts';
 
 const databaseUrl =
   process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -20,5 +21,16 @@ try {
   await probe.end().catch(() => undefined);
 }
 
-console.log('\n== Part 1: gateway round trips (small query) ==');
-await benchGatewayRoundTrips(databaseUrl);
+// `npm run bench -- ingest` runs only the parts named; no name runs them all.
+const only = new Set(process.argv.slice(2));
+const wanted = (part: string) => only.size === 0 || only.has(part);
+
+if (wanted('gateway')) {
+  console.log('\n== Part 1: gateway round trips (small query) ==');
+  await benchGatewayRoundTrips(databaseUrl);
+}
+
+if (wanted('ingest')) {
+  console.log('\n== Part 2: ingest (events per second) ==');
+  await benchIngest(databaseUrl);
+}

@@ -10,7 +10,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeEvent, uniqueId } from '../../support/events.ts';
 import { TEST_COLLECTOR_KEY } from '../../support/keys.ts';
-import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
+import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
