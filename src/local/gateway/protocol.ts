@@ -248,10 +248,20 @@ export function toNeonResult(outcome: StatementOutcome, arrayMode: boolean, rawT
   return { fields: outcome.fields, rows, command, rowCount, rowAsArray: arrayMode };
 }
 
-// Non-raw mode (curl users): Neon's json.rs conversions for the common scalar types.
-// Arrays and other types stay as PostgreSQL text, which is what Neon does for everything but
-// bool, int2/int4, float4/float8 and json/jsonb.
+// Non-raw mode (curl users): Neon's json.rs conversions. bool, int2/int4, float4/float8 and
+// json/jsonb become JSON values, arrays become JSON arrays whose elements are converted by element
+// type, and everything else stays PostgreSQL text. Arrays are recognised by the built-in array
+// OIDs below; arrays of user-defined types (enum[], domain[]) stay text, since Neon looks those up
+// in the catalog and the gateway does not.
 const BOOL = 16, INT2 = 21, INT4 = 23, FLOAT4 = 700, FLOAT8 = 701, JSON_OID = 114, JSONB = 3802;
+
+/** pg_type.typelem of the built-in array types whose delimiter is a comma (so not box[]). */
+const ARRAY_ELEMENT: Record<number, number> = {
+  1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1007: 23, 1009: 25, 1028: 26,
+  199: 114, 1021: 700, 1022: 701, 791: 790, 1040: 829, 1041: 869, 651: 650, 1014: 1042,
+  1015: 1043, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 1187: 1186, 1270: 1266,
+  1561: 1560, 1563: 1562, 1231: 1700, 2951: 2950, 3643: 3614, 3807: 3802, 1017: 600, 2287: 2249,
+};
 
 function typedCell(cell: Cell, oid: number): unknown {
   if (cell === null) return null;
@@ -269,7 +279,39 @@ function typedCell(cell: Cell, oid: number): unknown {
     case JSON_OID:
     case JSONB:
       return JSON.parse(cell);
-    default:
-      return cell;
+    default: {
+      const element = ARRAY_ELEMENT[oid];
+      return element === undefined ? cell : arrayToJson(cell, element);
+    }
   }
+}
+
+/** PostgreSQL array text (`{1,NULL,"a b"}`, nested, maybe `[0:1]=`-decorated) → JSON array. */
+function arrayToJson(text: string, element: number): unknown[] {
+  let i = text.startsWith('[') ? text.indexOf('=') + 1 : 0;
+  const level = (): unknown[] => {
+    const out: unknown[] = [];
+    i++; // '{'
+    if (text[i] === '}') {
+      i++;
+      return out;
+    }
+    for (;;) {
+      if (text[i] === '{') {
+        out.push(level());
+      } else if (text[i] === '"') {
+        let value = '';
+        for (i++; i < text.length && text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] : text[i];
+        i++;
+        out.push(typedCell(value, element));
+      } else {
+        const start = i;
+        while (i < text.length && text[i] !== ',' && text[i] !== '}') i++;
+        const value = text.slice(start, i);
+        out.push(value === 'NULL' ? null : typedCell(value, element));
+      }
+      if (i >= text.length || text[i++] === '}') return out; // else it was the ',' between elements
+    }
+  };
+  return level();
 }
