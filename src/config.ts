@@ -1,5 +1,38 @@
 import { z } from 'zod';
 
+/** A comma-separated list of keys (for rotation), each long enough to be a secret. */
+const keyList = z
+  .string()
+  .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+  .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'must hold at least one key'));
+
+/** One relay the collector reads from: the cluster it serves, where, and the identity authority of its users. */
+export const RelayTargetSchema = z.object({
+  cluster: z.string().min(1).max(256),
+  url: z.string().url(),
+  /** `authority` of the perun_username identities built from this cluster's PBS user names. */
+  authority: z.string().min(1).optional(),
+  /** Limit to one relay source (accounting, qstat, db); all the relay has when unset. */
+  source: z.enum(['accounting', 'qstat', 'db']).optional(),
+});
+export type RelayTarget = z.infer<typeof RelayTargetSchema>;
+
+const relayList = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, authority?, source?}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(RelayTargetSchema))
+  .refine((relays) => new Set(relays.map((r) => r.cluster)).size === relays.length, 'each cluster may appear once');
+
+/** An unset variable often arrives as '' (an empty line in .dev.vars): treat it as unset. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
 const postgresUrl = z
   .string()
   .url()
@@ -12,12 +45,24 @@ export const ConfigSchema = z.object({
   /** Where the driver sends its queries; unset in production (Neon's endpoint). Local gateway in dev and tests. */
   DATABASE_HTTP_URL: z.string().url().optional(),
   /** Keys collectors send in X-Zeus-Collector-Key; comma-separated so a key can be rotated. */
-  COLLECTOR_API_KEY: z
-    .string()
-    .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
-    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'must hold at least one key')),
+  COLLECTOR_API_KEY: keyList,
+  /** Keys for the operator routes (Authorization: Bearer); comma-separated for rotation. */
+  ADMIN_API_KEY: keyList,
   /** Largest ingest request body in bytes (default 5 MiB). */
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+  /** Relays the daily collector reads from (JSON array); none: the cron has nothing to do. */
+  RELAYS: relayList.default([]),
+  /** Secret the Worker signs relay requests with (one of the relay's RELAY_SECRETS). */
+  RELAY_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  /** First UTC day (YYYY-MM-DD) to collect for a cluster that has never been collected; default: yesterday. */
+  COLLECT_START_DATE: optional(z.iso.date()),
+  /** Most days one cron run plans per cluster (catching up after an outage). */
+  COLLECT_MAX_DAYS_PER_RUN: z.coerce.number().int().min(1).max(366).default(7),
+  /** A UTC day is collected only this long after it ended (late accounting records). */
+  COLLECT_DELAY_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(60),
+}).refine((c) => c.RELAYS.length === 0 || c.RELAY_SECRET, {
+  path: ['RELAY_SECRET'],
+  message: 'is required when RELAYS lists a relay',
 });
 export type Config = z.output<typeof ConfigSchema>;
 

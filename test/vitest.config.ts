@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { TEST_COLLECTOR_KEY, TEST_COLLECTOR_KEY_NEXT } from './support/keys.ts';
+import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_COLLECTOR_KEY_NEXT, TEST_RELAY_SECRET } from './support/keys.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -44,6 +44,8 @@ export default defineConfig({
                 DATABASE_URL: inject('databaseUrl'),
                 DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
                 COLLECTOR_API_KEY: `${TEST_COLLECTOR_KEY},${TEST_COLLECTOR_KEY_NEXT}`,
+                ADMIN_API_KEY: TEST_ADMIN_KEY,
+                RELAY_SECRET: TEST_RELAY_SECRET,
               },
               // Tests read what reached the mapping queue from here (see support/queue-probe.ts).
               kvNamespaces: { QUEUE_PROBE: 'queue-probe' },

@@ -25,7 +25,7 @@ function registerEndpoint(databaseUrl: string, endpoint: string): void {
 }
 
 /** The only place the driver is configured. Build it once per isolate and configuration. */
-export function createDb(config: Config): Database {
+export function createDb(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_HTTP_URL'>): Database {
   if (config.DATABASE_HTTP_URL) registerEndpoint(config.DATABASE_URL, config.DATABASE_HTTP_URL);
   return drizzle({ client: neon(config.DATABASE_URL) }) as Database;
 }

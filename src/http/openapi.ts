@@ -6,6 +6,7 @@
 import { version } from '../../package.json';
 import type { App } from './app.ts';
 import { EXPLORER_PATH, registerExplorer } from './explorer.ts';
+import { ADMIN_KEY_SCHEME } from './middleware/admin-key.ts';
 import { COLLECTOR_KEY_HEADER } from './middleware/collector-key.ts';
 
 /** Name of the security scheme collector routes reference: `security: [{ [COLLECTOR_KEY_SCHEME]: [] }]`. */
@@ -32,6 +33,11 @@ export function registerOpenApi(app: App): void {
     in: 'header',
     name: COLLECTOR_KEY_HEADER,
     description: 'A collector key: one of the comma-separated keys in the COLLECTOR_API_KEY secret.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', ADMIN_KEY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An operator key: one of the comma-separated keys in the ADMIN_API_KEY secret.',
   });
 
   // Built on first use, once per app: every route is registered by then.

@@ -20,6 +20,7 @@ const { url: databaseUrl, from } = resolveDatabaseUrl();
 // A key for local collectors when none is configured, printed so curl examples work.
 const devVars = readDevVars('.dev.vars');
 const collectorKey = process.env.COLLECTOR_API_KEY || devVars.COLLECTOR_API_KEY || 'dev-collector-key-change-me';
+const adminKey = process.env.ADMIN_API_KEY || devVars.ADMIN_API_KEY || 'dev-admin-key-change-me';
 say(`database: ${redactUrl(databaseUrl)} (${from})`);
 
 const gateway = await startGateway({
@@ -95,6 +96,7 @@ wrangler = spawn(
     '--var', `DATABASE_URL:${databaseUrl}`,
     '--var', `DATABASE_HTTP_URL:${gateway.sqlUrl}`,
     ...(devVars.COLLECTOR_API_KEY ? [] : ['--var', `COLLECTOR_API_KEY:${collectorKey}`]),
+    ...(devVars.ADMIN_API_KEY ? [] : ['--var', `ADMIN_API_KEY:${adminKey}`]),
   ],
   {
     stdio: 'inherit',

@@ -45,7 +45,10 @@ function asEventsPerSecond(m: Measure, size: number): Measure {
 export async function benchIngest(databaseUrl: string): Promise<Record<string, number>> {
   const gateway = await spawnGateway();
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
-  const worker = await startWranglerDev({ DATABASE_URL: databaseUrl, DATABASE_HTTP_URL: gateway.sqlUrl, COLLECTOR_API_KEY: KEY });
+  const worker = await startWranglerDev({
+    DATABASE_URL: databaseUrl, DATABASE_HTTP_URL: gateway.sqlUrl, COLLECTOR_API_KEY: KEY,
+    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
+  });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const post = async (events: unknown[]) => {
     const res = await fetch(`${worker.origin}/collector/resource-usage`, {

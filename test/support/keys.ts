@@ -2,3 +2,7 @@
 export const TEST_COLLECTOR_KEY = 'test-collector-key-0123456789abcdef';
 /** A second accepted key: rotation means both work at once. */
 export const TEST_COLLECTOR_KEY_NEXT = 'test-collector-key-next-fedcba9876543210';
+/** Operator key (Authorization: Bearer). */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** The secret the Worker under test signs relay requests with. */
+export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';

@@ -1,1 +1,2 @@
 export * from './usage-events.ts';
+export * from './collection.ts';

@@ -9,7 +9,7 @@ import { neon, neonConfig } from '@neondatabase/serverless';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { makeEvent, uniqueId } from '../../support/events.ts';
-import { TEST_COLLECTOR_KEY } from '../../support/keys.ts';
+import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../../support/keys.ts';
 import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -35,6 +35,7 @@ beforeAll(async () => {
       DATABASE_URL: inject('databaseUrl'),
       DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
       COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
     }),
     chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true }),
   ]);

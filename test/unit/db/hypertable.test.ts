@@ -48,7 +48,7 @@ describe('with TimescaleDB available', () => {
   });
 
   it('idempotent upserts work on the hypertable and spread over chunks; time_bucket answers', async () => {
-    const db = createDb({ DATABASE_URL: EMBEDDED_DATABASE_URL, DATABASE_HTTP_URL: gateway.sqlUrl, COLLECTOR_API_KEY: ['x'.repeat(16)], INGEST_MAX_BODY_BYTES: 1 });
+    const db = createDb({ DATABASE_URL: EMBEDDED_DATABASE_URL, DATABASE_HTTP_URL: gateway.sqlUrl });
     const project = uniqueId();
     const events = [0, 40, 80].map((day) => UsageEventSchema.parse(makeEvent({ project, day })));
     const keyed = events.map((event, index) => ({ index, event, keyText: naturalKeyText(event) }));

@@ -1,0 +1,36 @@
+import type { JobRecord, JobSourceKind, JobStreamSummary } from '../contracts/job-record.ts';
+
+/** The UTC window a request asks for: jobs whose `end` is in [from, to). */
+export interface Window {
+  from: Date;
+  to: Date;
+}
+
+/** What a source counts while it reads; it becomes the stream's summary line. */
+export interface SourceStats {
+  malformed: number;
+  skipped: number;
+  inputs: JobStreamSummary['inputs'];
+  /** At most 20 kept: `file:line: why` (never the whole line: it may hold user data). */
+  malformed_examples: string[];
+}
+
+export function newStats(): SourceStats {
+  return { malformed: 0, skipped: 0, inputs: [], malformed_examples: [] };
+}
+
+export function noteMalformed(stats: SourceStats, example: string): void {
+  stats.malformed++;
+  if (stats.malformed_examples.length < 20) stats.malformed_examples.push(example.slice(0, 300));
+}
+
+/**
+ * One of the relay's three job sources (accounting logs, qstat, an accounting database). It yields
+ * the job records whose `end` lies in the window, one at a time (memory must not grow with the input),
+ * counts what it could not parse in `stats` instead of failing, and stops when `signal` aborts.
+ * It throws only when the source as a whole cannot be read (folder missing, command or database down).
+ */
+export interface JobSource {
+  readonly kind: JobSourceKind;
+  jobs(window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<JobRecord>;
+}
