@@ -1,4 +1,5 @@
 import { type Config, ConfigError, parseConfig } from './config.ts';
+import type { CollectMessage } from './contracts/collect-message.ts';
 import type { MappingMessage } from './contracts/mapping-message.ts';
 import { createDb, type Database } from './db/client.ts';
 
@@ -7,6 +8,7 @@ export interface Services {
   config: Config;
   db: Database;
   mappingQueue: Queue<MappingMessage>;
+  collectQueue: Queue<CollectMessage>;
 }
 
 const cache = new WeakMap<object, Services>();
@@ -16,9 +18,17 @@ export function getServices(env: object): Services {
   if (!services) {
     const bindings = env as Record<string, unknown>;
     const config = parseConfig(bindings);
-    const mappingQueue = bindings.MAPPING_QUEUE as Queue<MappingMessage> | undefined;
-    if (!mappingQueue) throw new ConfigError('invalid configuration: MAPPING_QUEUE: queue binding missing (wrangler.toml)');
-    services = { config, db: createDb(config), mappingQueue };
+    const binding = <T>(name: string) => {
+      const queue = bindings[name] as Queue<T> | undefined;
+      if (!queue) throw new ConfigError(`invalid configuration: ${name}: queue binding missing (wrangler.toml)`);
+      return queue;
+    };
+    services = {
+      config,
+      db: createDb(config),
+      mappingQueue: binding<MappingMessage>('MAPPING_QUEUE'),
+      collectQueue: binding<CollectMessage>('COLLECT_QUEUE'),
+    };
     cache.set(env, services);
   }
   return services;

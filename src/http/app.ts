@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { formatPath } from '../contracts/problem.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
+import { registerCollection } from './routes/collection/index.ts';
 import { registerIngest } from './routes/ingest/index.ts';
 import { registerOpenApi } from './openapi.ts';
 
@@ -51,6 +52,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
 
   registerHealth(app);
   registerIngest(app);
+  registerCollection(app);
   registerOpenApi(app);
 
   app.notFound((c) =>

@@ -135,7 +135,7 @@ describe('POST /collector/resource-usage — database unreachable', () => {
       },
       sendBatch: async () => undefined,
     } as unknown as Queue<MappingMessage>;
-    const app = createApp(() => ({ config, db: createDb(config), mappingQueue }));
+    const app = createApp(() => ({ config, db: createDb(config), mappingQueue, collectQueue: env.COLLECT_QUEUE }));
     const res = await app.request('/collector/resource-usage', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-zeus-collector-key': TEST_COLLECTOR_KEY },

@@ -17,7 +17,7 @@ export type Outcome = IngestResponse['events'][number];
 
 /**
  * Upsert a batch in ONE statement (so one transaction): a new natural key inserts a row; a newer
- * `collected_at` replaces the payload; an older or equal one changes nothing. Keys must be unique
+ * `collected_at` replaces the payload; an older or equal one, or the same payload again, changes nothing. Keys must be unique
  * within the batch. Returns one outcome per input; `id` is null only when a concurrent request
  * inserted the same key after this statement's snapshot (see `findIds`).
  */
@@ -52,7 +52,10 @@ export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(
         schema_version = EXCLUDED.schema_version, collected_at = EXCLUDED.collected_at,
         metrics = EXCLUDED.metrics, identities = EXCLUDED.identities, context = EXCLUDED.context,
         extra = EXCLUDED.extra, received_at = now()
+      -- Newer wins; a newer copy of the same payload (a re-collected day whose data did not change) changes nothing.
       WHERE r.collected_at < EXCLUDED.collected_at
+        AND (r.metrics, r.identities, r.context, r.extra, r.schema_version)
+          IS DISTINCT FROM (EXCLUDED.metrics, EXCLUDED.identities, EXCLUDED.context, EXCLUDED.extra, EXCLUDED.schema_version)
       RETURNING r.id, r.natural_key, (r.xmax = 0) AS inserted
     )
     SELECT i.idx,

@@ -11,11 +11,14 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
 
+// Property names are the column names: these rows are returned as they are by the operator routes,
+// whose wire format is snake_case like the rest of the API.
+
 /** Per cluster: every UTC day up to and including `through_day` has been collected. */
 export const collectionWatermarks = pgTable('collection_watermarks', {
   cluster: text('cluster').primaryKey(),
-  throughDay: date('through_day', { mode: 'string' }).notNull(),
-  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  through_day: date('through_day', { mode: 'string' }).notNull(),
+  updated_at: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
 });
 export type CollectionWatermark = typeof collectionWatermarks.$inferSelect;
 
@@ -27,8 +30,8 @@ export const collectionDays = pgTable(
     day: date('day', { mode: 'string' }).notNull(),
     status: text('status').$type<CollectionDayStatus>().notNull(),
     attempts: integer('attempts').notNull().default(0),
-    lastRunId: uuid('last_run_id'),
-    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+    last_run_id: uuid('last_run_id'),
+    updated_at: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.cluster, t.day] }),
@@ -47,9 +50,9 @@ export const collectionRuns = pgTable(
     trigger: text('trigger').$type<RunTrigger>().notNull(),
     attempt: integer('attempt').notNull(),
     status: text('status').$type<RunStatus>().notNull(),
-    startedAt: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
-    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'string' }).notNull(),
-    durationMs: integer('duration_ms').notNull(),
+    started_at: timestamp('started_at', { withTimezone: true, mode: 'string' }).notNull(),
+    finished_at: timestamp('finished_at', { withTimezone: true, mode: 'string' }).notNull(),
+    duration_ms: integer('duration_ms').notNull(),
     jobs: integer('jobs').notNull().default(0),
     events: integer('events').notNull().default(0),
     inserted: integer('inserted').notNull().default(0),
@@ -62,7 +65,7 @@ export const collectionRuns = pgTable(
     error: text('error'),
   },
   (t) => [
-    index('collection_runs_recent').on(t.startedAt.desc()),
+    index('collection_runs_recent').on(t.started_at.desc()),
     index('collection_runs_cluster_day').on(t.cluster, t.day),
     check('collection_runs_trigger', inList('trigger', RUN_TRIGGERS)),
     check('collection_runs_status', inList('status', RUN_STATUSES)),

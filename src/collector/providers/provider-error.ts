@@ -1,0 +1,14 @@
+/** What went wrong reaching an upstream, typed so a run can record it and retry only what may pass. */
+export type ProviderErrorKind = 'http' | 'parse' | 'network' | 'timeout';
+
+export class ProviderError extends Error {
+  override name = 'ProviderError';
+  constructor(
+    readonly source: string,
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(`${source}: ${kind}${status ? ` ${status}` : ''}: ${message}`);
+  }
+}

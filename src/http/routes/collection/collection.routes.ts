@@ -1,0 +1,59 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  BackfillRequestSchema,
+  BackfillResponseSchema,
+  ClusterCollectionStatusSchema,
+  CollectionRunSchema,
+  MAX_BACKFILL_DAYS,
+} from '../../../contracts/collection.ts';
+import { ADMIN_KEY_SCHEME, requireAdminKey } from '../../middleware/admin-key.ts';
+import { problemResponses } from '../../problem.ts';
+
+const operator = {
+  tags: ['operations'],
+  security: [{ [ADMIN_KEY_SCHEME]: [] }],
+  middleware: [requireAdminKey],
+};
+
+export const runsRoute = createRoute({
+  ...operator,
+  method: 'get',
+  path: '/admin/collection/runs',
+  summary: 'Recent collection runs (newest first), with their counts and errors',
+  request: {
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      cluster: z.string().min(1).optional(),
+    }),
+  },
+  responses: {
+    200: { description: 'Runs', content: { 'application/json': { schema: z.object({ runs: z.array(CollectionRunSchema) }) } } },
+    ...problemResponses(401, 422, 503),
+  },
+});
+
+export const statusRoute = createRoute({
+  ...operator,
+  method: 'get',
+  path: '/admin/collection/status',
+  summary: 'Per configured cluster: the watermark and the days queued or failed',
+  responses: {
+    200: {
+      description: 'Status',
+      content: { 'application/json': { schema: z.object({ clusters: z.array(ClusterCollectionStatusSchema) }) } },
+    },
+    ...problemResponses(401, 503),
+  },
+});
+
+export const backfillRoute = createRoute({
+  ...operator,
+  method: 'post',
+  path: '/admin/collection/backfill',
+  summary: `Collect a range of UTC days again (at most ${MAX_BACKFILL_DAYS}); safe to repeat`,
+  request: { body: { required: true, content: { 'application/json': { schema: BackfillRequestSchema } } } },
+  responses: {
+    202: { description: 'Queued', content: { 'application/json': { schema: BackfillResponseSchema } } },
+    ...problemResponses(400, 401, 404, 422, 503),
+  },
+});
