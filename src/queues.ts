@@ -27,7 +27,8 @@ function ingestWriter(services: Services, appFetch: AppFetch): WriteEvents {
       const why = failed && failed.outcome === 'failed' ? failed.failure.message : 'stopped';
       throw new Error(`ingest refused ${report.totals.failed + report.totals.skipped} of ${report.totals.events} events: ${why}`);
     }
-    return report.totals;
+    const { inserted, updated, unchanged } = report.totals;
+    return { inserted, updated, unchanged };
   };
 }
 

@@ -36,7 +36,7 @@ export async function collectWindow(relay: RelayTarget, day: string, deps: Colle
   const { from, to } = dayWindow(day);
   const builder = new PbsEventBuilder({ cluster: relay.cluster, ...(relay.authority ? { authority: relay.authority } : {}) });
   const summary = await readRelayJobs(
-    { relay, secret: deps.relaySecret, from, to, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+    { relay, secret: deps.relaySecret, from, to, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) },
     (job) => builder.add(job),
   );
   // Re-collecting a day whose data did not change sends the same payloads with a newer collected_at:

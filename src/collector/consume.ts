@@ -9,6 +9,7 @@ export interface CollectConsumerDeps {
   db: Database;
   write: WriteEvents;
   fetch?: CollectWindowDeps['fetch'];
+  now?: CollectWindowDeps['now'];
 }
 
 /** Retry delay for the n-th failed attempt: 30 s, 60 s, 120 s … up to an hour. */
@@ -60,6 +61,7 @@ async function runOnce(
       relaySecret: deps.relaySecret,
       write: deps.write,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
     });
     const { records: _records, ...counts } = result;
     const runId = await recordRun(deps.db, { ...base, ...finish(), status: 'succeeded', ...counts });

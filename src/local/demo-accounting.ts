@@ -39,12 +39,29 @@ function mulberry32(seed: number) {
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 const hms = (s: number) => `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The zone's offset is looked up once per minute of the day, not once per line. */
+const offsets = new Map<string, number>();
+
 function localParts(epochMs: number, timeZone: string) {
-  const f = new Intl.DateTimeFormat('en-US', {
-    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  });
-  const p = Object.fromEntries(f.formatToParts(new Date(epochMs)).map((x) => [x.type, x.value]));
-  return { file: `${p.year}${p.month}${p.day}`, stamp: `${p.month}/${p.day}/${p.year} ${p.hour}:${p.minute}:${p.second}` };
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    });
+    formatters.set(timeZone, f);
+  }
+  const minute = Math.floor(epochMs / 60_000);
+  const key = `${timeZone}|${minute}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    const p = Object.fromEntries(f.formatToParts(new Date(minute * 60_000)).map((x) => [x.type, x.value]));
+    offset = Date.UTC(+p.year!, +p.month! - 1, +p.day!, +p.hour!, +p.minute!) - minute * 60_000;
+    offsets.set(key, offset);
+  }
+  const d = new Date(epochMs + offset);
+  const [y, mo, da, h, mi, se] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+  return { file: `${y}${pad(mo)}${pad(da)}`, stamp: `${pad(mo)}/${pad(da)}/${y} ${pad(h)}:${pad(mi)}:${pad(se)}` };
 }
 
 export async function writeDemoAccountingLog(opts: DemoLogOptions): Promise<DemoLogResult> {

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
+import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
 
 const databaseUrl =
@@ -33,4 +34,9 @@ if (wanted('gateway')) {
 if (wanted('ingest')) {
   console.log('\n== Part 2: ingest (events per second) ==');
   await benchIngest(databaseUrl);
+}
+
+if (wanted('collector')) {
+  console.log('\n== Part 3: collector (1,000,000-job day) ==');
+  await benchCollector(databaseUrl);
 }

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { EMBEDDED_DATABASE_URL, type Gateway, startGateway } from '../../src/local/gateway/server.ts';
 import { migrateDatabase } from '../../src/local/migrate.ts';
+import { type CollectorRelay, startCollectorRelay } from './collector-relay.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -8,22 +9,33 @@ declare module 'vitest' {
     databaseUrl: string;
     /** The gateway's /sql endpoint (neonConfig.fetchEndpoint). */
     gatewaySqlUrl: string;
+    /** A real relay process serving the collector tests' accounting log (support/collector-relay.ts). */
+    relayUrl: string;
+    /** The same relay behind a proxy that cuts every response off half-way. */
+    cutoffRelayUrl: string;
   }
 }
 
 let gateway: Gateway | undefined;
+let relay: CollectorRelay | undefined;
 
 /**
  * Start one gateway on a free loopback port and migrate the test database through it:
- * the PostgreSQL at TEST_DATABASE_URL when set, otherwise an in-memory PGlite.
+ * the PostgreSQL at TEST_DATABASE_URL when set, otherwise an in-memory PGlite. And one relay process
+ * for the collector tests.
  */
 export default async function setup(project: TestProject) {
   const databaseUrl = process.env.TEST_DATABASE_URL || EMBEDDED_DATABASE_URL;
-  gateway = await startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' });
+  [gateway, relay] = await Promise.all([
+    startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }),
+    startCollectorRelay(),
+  ]);
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
   project.provide('databaseUrl', databaseUrl);
   project.provide('gatewaySqlUrl', gateway.sqlUrl);
+  project.provide('relayUrl', relay.relay.url);
+  project.provide('cutoffRelayUrl', relay.cutoffUrl);
   return async () => {
-    await gateway?.close();
+    await Promise.all([gateway?.close(), relay?.stop()]);
   };
 }

@@ -6,3 +6,5 @@ export const TEST_COLLECTOR_KEY_NEXT = 'test-collector-key-next-fedcba9876543210
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 /** The secret the Worker under test signs relay requests with. */
 export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';
+/** The cluster the Worker under test is configured to collect from (RELAYS); only the cron test uses it. */
+export const CRON_TEST_CLUSTER = 'cron-test';

@@ -18,6 +18,8 @@ export interface RelayJobsRequest {
   fetch?: (request: Request) => Promise<Response>;
   /** The whole exchange, headers to summary line. Default 10 minutes. */
   timeoutMs?: number;
+  /** The clock requests are signed with (the relay refuses more than 300 s of skew). */
+  now?: () => Date;
 }
 
 /** `relayProvider.name` is the source value stored for its events. */
@@ -35,7 +37,8 @@ export async function readRelayJobs(req: RelayJobsRequest, onJob: (job: JobRecor
   url.searchParams.set('from', req.from.toISOString());
   url.searchParams.set('to', req.to.toISOString());
   if (req.relay.source) url.searchParams.set('source', req.relay.source);
-  const headers = await signRelayRequest(req.secret, 'GET', url.pathname + url.search);
+  const signedAt = Math.floor((req.now?.() ?? new Date()).getTime() / 1000);
+  const headers = await signRelayRequest(req.secret, 'GET', url.pathname + url.search, signedAt);
   const signal = AbortSignal.timeout(req.timeoutMs ?? 600_000);
   const doFetch = req.fetch ?? ((r: Request) => fetch(r));
 

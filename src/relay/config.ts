@@ -1,0 +1,161 @@
+import { z } from 'zod';
+
+/**
+ * The relay's environment (README, "Relay configuration"): parsed once in main.ts and passed down.
+ * Error messages name the key and what is wrong with it, never its value (secrets, connection strings).
+ */
+
+const optionalText = z.string().optional();
+
+const timeZone = z
+  .string()
+  .refine((tz) => isTimeZone(tz), 'must be an IANA time zone name such as UTC or Europe/Prague')
+  .default('UTC');
+
+const secrets = z
+  .string({ error: 'is required: comma-separated shared secrets, 16+ characters each (openssl rand -hex 32)' })
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(z.string().min(16, 'each secret must be at least 16 characters'))
+      .min(1, 'must hold at least one secret'),
+  );
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/\S+$/.test(v), 'must be a postgres:// or postgresql:// connection string');
+
+export const RelayEnvSchema = z.object({
+  RELAY_PORT: z.coerce.number().int().min(0).max(65535).default(8790),
+  RELAY_HOST: z.string().min(1).default('127.0.0.1'),
+  RELAY_SECRETS: secrets,
+  RELAY_TIMEZONE: timeZone,
+  RELAY_ACCOUNTING_DIR: optionalText,
+  RELAY_QSTAT_COMMAND: optionalText,
+  RELAY_ACCOUNTING_DB_URL: postgresUrl.optional(),
+  RELAY_ACCOUNTING_DB_QUERY: optionalText,
+  RELAY_MAX_WINDOW_DAYS: z.coerce.number().int().min(1).max(366).default(31),
+});
+
+export interface RelayConfig {
+  host: string;
+  /** 0 = any free port (tests). */
+  port: number;
+  secrets: string[];
+  /** How local times in the sources are read (PBS logs and qstat print the server's local time). */
+  timeZone: string;
+  maxWindowDays: number;
+  accounting?: { dir: string };
+  /** `argv[0]` is run directly, never through a shell. */
+  qstat?: { command: string; argv: string[] };
+  db?: { url: string; query: string };
+}
+
+export class RelayConfigError extends Error {
+  override name = 'RelayConfigError';
+}
+
+/** Validate the relay's environment; the message names every bad key (never its value). */
+export function parseRelayConfig(env: Record<string, string | undefined>): RelayConfig {
+  // Unset and empty are the same thing in an environment (`RELAY_QSTAT_COMMAND=` switches qstat off).
+  const relayEnv = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('RELAY_') && value !== undefined && value.trim() !== ''),
+  );
+  const parsed = RelayEnvSchema.safeParse(relayEnv);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${keyPath(i.path) || '(env)'}: ${i.message}`);
+  if (!parsed.success) throw new RelayConfigError(`invalid relay configuration: ${problems.join('; ')}`);
+  const e = parsed.data;
+
+  const config: RelayConfig = {
+    host: e.RELAY_HOST,
+    port: e.RELAY_PORT,
+    secrets: e.RELAY_SECRETS,
+    timeZone: e.RELAY_TIMEZONE,
+    maxWindowDays: e.RELAY_MAX_WINDOW_DAYS,
+  };
+  if (e.RELAY_ACCOUNTING_DIR) config.accounting = { dir: e.RELAY_ACCOUNTING_DIR };
+  if (e.RELAY_QSTAT_COMMAND) {
+    try {
+      config.qstat = { command: e.RELAY_QSTAT_COMMAND, argv: splitCommand(e.RELAY_QSTAT_COMMAND) };
+    } catch (err) {
+      problems.push(`RELAY_QSTAT_COMMAND: ${(err as Error).message}`);
+    }
+  }
+  const dbUrl = e.RELAY_ACCOUNTING_DB_URL;
+  const dbQuery = e.RELAY_ACCOUNTING_DB_QUERY;
+  if (dbUrl && dbQuery) {
+    const query = trimQuery(dbQuery);
+    const highest = Math.max(0, ...[...query.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    if (highest > 2) problems.push('RELAY_ACCOUNTING_DB_QUERY: only $1 (from) and $2 (to) are available');
+    else config.db = { url: dbUrl, query };
+  } else if (dbUrl) {
+    problems.push('RELAY_ACCOUNTING_DB_QUERY: is required when RELAY_ACCOUNTING_DB_URL is set');
+  } else if (dbQuery) {
+    problems.push('RELAY_ACCOUNTING_DB_URL: is required when RELAY_ACCOUNTING_DB_QUERY is set');
+  }
+  if (problems.length === 0 && !config.accounting && !config.qstat && !config.db) {
+    problems.push(
+      '(env): configure at least one source: RELAY_ACCOUNTING_DIR, RELAY_QSTAT_COMMAND, or RELAY_ACCOUNTING_DB_URL with RELAY_ACCOUNTING_DB_QUERY',
+    );
+  }
+  if (problems.length > 0) throw new RelayConfigError(`invalid relay configuration: ${problems.join('; ')}`);
+  return config;
+}
+
+/** `['RELAY_SECRETS', 1]` → `RELAY_SECRETS[1]`: which secret, never its value. */
+const keyPath = (path: readonly PropertyKey[]) =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return name.length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The query as it goes into `DECLARE … CURSOR FOR`: no surrounding blanks, no trailing semicolons. */
+function trimQuery(query: string): string {
+  return query.trim().replace(/[\s;]+$/, '');
+}
+
+/**
+ * Split a command line into argv the way a shell would split words, without a shell: blanks separate
+ * words; '…' and "…" quote (no expansion inside), a backslash escapes the next character. Pipes,
+ * redirections, `;`, `&`, `$` and backquotes outside quotes are refused: nothing would interpret them.
+ */
+export function splitCommand(command: string): string[] {
+  const argv: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const ch = command[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < command.length) word += command[++i];
+      else word += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      inWord = true;
+    } else if (ch === '\\') {
+      if (i + 1 >= command.length) throw new Error('ends with a lone backslash');
+      word += command[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) argv.push(word);
+      word = '';
+      inWord = false;
+    } else if ('|&;<>$`'.includes(ch)) {
+      throw new Error(`runs without a shell: '${ch}' is not supported (quote it if it is meant literally)`);
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new Error(`has an unbalanced ${quote} quote`);
+  if (inWord) argv.push(word);
+  if (argv.length === 0) throw new Error('is empty');
+  return argv;
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm run relay` — the on-site relay (architecture §2): serves PBS job records to the Worker over
+ * signed HTTP. Configuration comes from the environment (README, "Relay"); logs are JSON lines on stdout.
+ */
+import { statSync } from 'node:fs';
+import { parseRelayConfig, type RelayConfig, RelayConfigError } from './config.ts';
+import { type RelayLogEntry, startRelayServer } from './server.ts';
+import type { JobSource } from './source.ts';
+import { accountingLogSource } from './sources/accounting-log.ts';
+import { databaseSource } from './sources/database.ts';
+import { qstatSource } from './sources/qstat-command.ts';
+
+const log = (level: RelayLogEntry['level'], msg: string, fields: Record<string, unknown> = {}) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+
+/** The configured sources, in the order a request without `source` reads them. */
+function buildSources(config: RelayConfig): JobSource[] {
+  const sources: JobSource[] = [];
+  if (config.accounting) sources.push(accountingLogSource({ dir: config.accounting.dir, timeZone: config.timeZone }));
+  if (config.qstat) sources.push(qstatSource({ command: config.qstat.argv, timeZone: config.timeZone }));
+  if (config.db) sources.push(databaseSource({ url: config.db.url, query: config.db.query, timeZone: config.timeZone }));
+  return sources;
+}
+
+/** What the start-up line says about each source: never the database URL (it may hold a password). */
+function describeSources(config: RelayConfig): Record<string, string> {
+  return {
+    ...(config.accounting ? { accounting: config.accounting.dir } : {}),
+    ...(config.qstat ? { qstat: config.qstat.argv.join(' ') } : {}),
+    ...(config.db ? { db: config.db.query.replace(/\s+/g, ' ').slice(0, 80) } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  let config: RelayConfig;
+  try {
+    config = parseRelayConfig(process.env);
+    if (config.accounting && !isDirectory(config.accounting.dir)) {
+      throw new RelayConfigError(`invalid relay configuration: RELAY_ACCOUNTING_DIR: is not a readable directory (${config.accounting.dir})`);
+    }
+  } catch (err) {
+    if (!(err instanceof RelayConfigError)) throw err;
+    log('error', err.message);
+    process.exit(2);
+  }
+
+  const server = await startRelayServer({
+    host: config.host,
+    port: config.port,
+    secrets: config.secrets,
+    maxWindowDays: config.maxWindowDays,
+    sources: buildSources(config),
+  }).catch((err: Error) => {
+    log('error', `cannot listen on ${config.host}:${config.port}: ${err.message}`);
+    process.exit(1);
+  });
+  log('info', 'listening', {
+    url: server.url,
+    sources: describeSources(config),
+    time_zone: config.timeZone,
+    max_window_days: config.maxWindowDays,
+    secrets: config.secrets.length,
+  });
+
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1); // a second signal: stop now
+      stopping = true;
+      log('info', 'stopping', { signal });
+      void server.close().then(() => {
+        log('info', 'stopped');
+        process.exit(0);
+      });
+    });
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+await main();

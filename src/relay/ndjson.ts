@@ -1,0 +1,117 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { JobStreamSummary } from '../contracts/job-record.ts';
+import { type JobSource, newStats, type Window } from './source.ts';
+
+export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
+
+/** A client that reads nothing for this long is dropped (it would hold a query or a command open). */
+export const STALLED_CLIENT_MS = 5 * 60_000;
+
+export class StalledClientError extends Error {
+  override name = 'StalledClientError';
+}
+
+/**
+ * Write one NDJSON line. When the socket's buffer is full (`write` returns false) wait for 'drain'
+ * before returning, so a slow reader slows the source down instead of filling the relay's memory.
+ * Rejects with an AbortError when `signal` aborts (the client went away) while waiting, and with a
+ * StalledClientError when the client reads nothing for `stalledMs`.
+ */
+export async function writeNdjsonLine(
+  res: ServerResponse,
+  value: unknown,
+  signal: AbortSignal,
+  stalledMs = STALLED_CLIENT_MS,
+): Promise<void> {
+  signal.throwIfAborted();
+  if (res.write(`${JSON.stringify(value)}\n`)) return;
+  const stalled = AbortSignal.timeout(stalledMs);
+  try {
+    await once(res, 'drain', { signal: AbortSignal.any([signal, stalled]) });
+  } catch (err) {
+    if (stalled.aborted && !signal.aborted) throw new StalledClientError(`the client read nothing for ${stalledMs} ms`);
+    throw err;
+  }
+}
+
+export interface JobStreamResult {
+  /** Records written. */
+  count: number;
+  /** The summary line was written: the client got everything. */
+  complete: boolean;
+  /** The client went away (or the relay is stopping) before the end. */
+  aborted: boolean;
+  /** The source that failed mid-stream, and why (for the log only). */
+  error?: { source: string; message: string };
+}
+
+/**
+ * Stream the jobs of `sources`, one after another, as NDJSON, then one summary line
+ * (JobStreamSummarySchema). Only records whose `end` lies in [from, to) go out; anything else a source
+ * yields is counted as skipped. A source that throws ends the response WITHOUT the summary line, so the
+ * client can tell the stream was cut off; so does an abort, or a client that stops reading for
+ * `stalledMs`. Never throws.
+ */
+export async function streamJobs(
+  res: ServerResponse,
+  sources: readonly JobSource[],
+  window: Window,
+  signal: AbortSignal,
+  stalledMs = STALLED_CLIENT_MS,
+): Promise<JobStreamResult> {
+  res.writeHead(200, {
+    'Content-Type': NDJSON_CONTENT_TYPE,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.flushHeaders();
+
+  const stats = newStats();
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  let count = 0;
+  let current = '';
+  try {
+    for (const source of sources) {
+      current = source.kind;
+      for await (const record of source.jobs(window, stats, signal)) {
+        const end = record.end === null ? NaN : Date.parse(record.end);
+        if (!(end >= from && end < to)) {
+          stats.skipped++;
+          continue;
+        }
+        await writeNdjsonLine(res, record, signal, stalledMs);
+        count++;
+      }
+      signal.throwIfAborted();
+    }
+    const summary: JobStreamSummary = {
+      count,
+      malformed: stats.malformed,
+      skipped: stats.skipped,
+      inputs: stats.inputs,
+      malformed_examples: stats.malformed_examples.slice(0, 20),
+    };
+    await writeNdjsonLine(res, { summary }, signal, stalledMs);
+    res.end();
+    return { count, complete: true, aborted: false };
+  } catch (err) {
+    if (signal.aborted) {
+      res.destroy();
+      return { count, complete: false, aborted: true };
+    }
+    if (err instanceof StalledClientError) {
+      res.destroy();
+      return { count, complete: false, aborted: true, error: { source: 'client', message: err.message } };
+    }
+    // Cut off: no summary line. The client must not take what it got as complete.
+    res.end();
+    return { count, complete: false, aborted: false, error: { source: current, message: errorMessage(err) } };
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0]!.slice(0, 500);
+}

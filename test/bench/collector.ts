@@ -1,0 +1,133 @@
+/**
+ * Part 3: the collector on a generated 1,000,000-job day (PBS Pro accounting log, ~600 MB):
+ *   - relay parse throughput (a real relay process answering /v1/jobs for the day, records/s and its
+ *     peak RSS) against a plain line split of the same files in the same run (ratio);
+ *   - the transform's throughput and heap growth;
+ *   - the whole day collected end to end: relay → Worker (wrangler dev) → gateway → PostgreSQL.
+ */
+import { createReadStream, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { type JobRecord, JobRecordSchema } from '../../src/contracts/job-record.ts';
+import { PbsEventBuilder } from '../../src/collector/transform/pbs-events.ts';
+import { writeDemoAccountingLog } from '../../src/local/demo-accounting.ts';
+import { migrateDatabase } from '../../src/local/migrate.ts';
+import { startRelayProcess } from '../support/relay-process.ts';
+import { startWranglerDev } from '../support/wrangler-dev.ts';
+import { spawnGateway } from './lib.ts';
+
+const JOBS = Number(process.env.BENCH_COLLECTOR_JOBS ?? 1_000_000);
+const DAY = '2026-02-10';
+const TZ = 'Europe/Prague';
+const ADMIN = 'bench-admin-key-0123456789abcdef';
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+async function plainSplit(dir: string): Promise<{ lines: number; seconds: number }> {
+  const t = performance.now();
+  let lines = 0;
+  for (const f of readdirSync(dir).sort()) {
+    for await (const _ of createInterface({ input: createReadStream(join(dir, f)), crlfDelay: Infinity })) lines++;
+  }
+  return { lines, seconds: (performance.now() - t) / 1000 };
+}
+
+export async function benchCollector(databaseUrl: string): Promise<Record<string, number>> {
+  const relay = await startRelayProcess({ accountingFiles: {}, env: { RELAY_TIMEZONE: TZ } });
+  const figures: Record<string, number> = {};
+  try {
+    let t = performance.now();
+    const users = Array.from({ length: 200 }, (_, i) => `user${i}`);
+    const log = await writeDemoAccountingLog({ dir: relay.accountingDir, days: [DAY], jobsPerDay: JOBS, timeZone: TZ, users, seed: 3 });
+    const bytes = readdirSync(relay.accountingDir).reduce((s, f) => s + readFileSync(join(relay.accountingDir, f)).length, 0);
+    console.log(`generated ${log.jobs} jobs, ${mib(bytes)} in ${log.files.length} files, ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const split = await plainSplit(relay.accountingDir);
+    console.log(`plain line split (node readline, same files):       ${(split.lines / split.seconds).toFixed(0).padStart(9)} lines/s`);
+
+    // The relay: parse, filter by window, serialise NDJSON, stream over HTTP (read and discarded here).
+    const from = `${DAY}T00:00:00.000Z`;
+    const to = new Date(Date.parse(from) + 86_400_000).toISOString();
+    t = performance.now();
+    const res = await relay.fetch(`/v1/jobs?${new URLSearchParams({ from, to })}`);
+    let records = -1; // the summary line
+    let tail = '';
+    const jobs: JobRecord[] = [];
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body!) {
+      const parts = (tail + decoder.decode(chunk as Uint8Array, { stream: true })).split('\n');
+      tail = parts.pop()!;
+      records += parts.length;
+      if (jobs.length < 200_000) for (const p of parts) if (!p.startsWith('{"summary"')) jobs.push(JSON.parse(p) as JobRecord);
+    }
+    if (tail) records++;
+    const relaySeconds = (performance.now() - t) / 1000;
+    const relayRate = records / relaySeconds;
+    const relayRss = peakRss(relay.pid);
+    console.log(`relay /v1/jobs (parse + NDJSON over HTTP):          ${relayRate.toFixed(0).padStart(9)} records/s, ${records} records, peak RSS ${mib(relayRss)}`);
+    console.log(`ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay RSS target < 100 MiB`);
+
+    // The transform, over the records the Worker would receive (validated as the Worker does).
+    const heapBefore = process.memoryUsage().heapUsed;
+    t = performance.now();
+    const builder = new PbsEventBuilder({ cluster: 'bench', authority: 'bench' });
+    const rounds = Math.ceil(JOBS / jobs.length);
+    for (let r = 0; r < rounds; r++) for (const j of jobs) builder.add(JobRecordSchema.parse(j));
+    const transformSeconds = (performance.now() - t) / 1000;
+    console.log(
+      `transform (validate + fold), ${rounds * jobs.length} records:        ${((rounds * jobs.length) / transformSeconds).toFixed(0).padStart(9)} records/s, ` +
+        `${builder.size} groups, heap +${mib(Math.max(0, process.memoryUsage().heapUsed - heapBefore))}`,
+    );
+    figures.relayRate = relayRate;
+    figures.relayRss = relayRss;
+    figures.splitRate = split.lines / split.seconds;
+    figures.transformRate = (rounds * jobs.length) / transformSeconds;
+
+    // End to end: the Worker collects the day through a backfill.
+    const gateway = await spawnGateway();
+    await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
+    const cluster = `bench-${Date.now()}`;
+    const worker = await startWranglerDev({
+      DATABASE_URL: databaseUrl,
+      DATABASE_HTTP_URL: gateway.sqlUrl,
+      COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
+      ADMIN_API_KEY: ADMIN,
+      RELAY_SECRET: relay.secrets[0]!,
+      RELAYS: JSON.stringify([{ cluster, url: relay.url, authority: 'bench' }]),
+    });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    try {
+      t = performance.now();
+      const queued = await fetch(`${worker.origin}/admin/collection/backfill`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ cluster, from: DAY, to: DAY }),
+      });
+      if (queued.status !== 202) throw new Error(`backfill answered ${queued.status}: ${await queued.text()}`);
+      let run: Record<string, unknown> | undefined;
+      while (!run && performance.now() - t < 300_000) {
+        await new Promise((r) => setTimeout(r, 500));
+        const { rows } = await pool.query('SELECT * FROM collection_runs WHERE cluster = $1', [cluster]);
+        run = rows[0];
+      }
+      const wall = (performance.now() - t) / 1000;
+      if (!run) throw new Error('the collection did not finish within 300 s');
+      console.log(
+        `end to end, one ${JOBS}-job day: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
+          `${run.jobs} jobs → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
+      );
+      figures.endToEndSeconds = wall;
+      await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
+      for (const t2 of ['collection_runs', 'collection_days', 'collection_watermarks']) await pool.query(`DELETE FROM ${t2} WHERE cluster = $1`, [cluster]);
+    } finally {
+      await pool.end();
+      await worker.stop();
+      await gateway.stop();
+    }
+    return figures;
+  } finally {
+    await relay.stop();
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * A REAL relay (`node --import tsx src/relay/main.ts`) on a free loopback port, for tests on either side
+ * of the relay contract: its own temporary accounting folder, test-only secrets, its JSON log lines kept
+ * for assertions. No vitest imports: usable from a globalSetup as well as from a test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import {
+  type JobRecord,
+  JobRecordSchema,
+  type JobStreamSummary,
+  JobStreamSummarySchema,
+  RELAY_HEALTH_PATH,
+} from '../../src/contracts/job-record.ts';
+import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
+
+/** Test-only secrets (never used anywhere real): the current one and the next, as during a rotation. */
+export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';
+export const TEST_RELAY_SECRET_NEXT = 'test-relay-secret-next-fedcba9876543210';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RelayProcessOptions {
+  /** Accepted secrets (default both test secrets). */
+  secrets?: string[];
+  /**
+   * Files to write into the relay's temporary accounting folder (name → content; names may hold
+   * sub-folders). `false` leaves RELAY_ACCOUNTING_DIR unset (then configure another source in `env`).
+   */
+  accountingFiles?: Record<string, string> | false;
+  /** More environment for the relay (RELAY_QSTAT_COMMAND, RELAY_ACCOUNTING_DB_URL, RELAY_TIMEZONE, …). */
+  env?: Record<string, string>;
+  /** How long to wait for the first signed /v1/health 200 (default 20 s). */
+  timeoutMs?: number;
+}
+
+export interface RelayLogLine {
+  time: string;
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface RelayProcess {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  secrets: string[];
+  /** The relay's accounting folder (empty string when none), and the temporary folder around it. */
+  accountingDir: string;
+  scratchDir: string;
+  pid: number;
+  /** A signed request (first secret unless told; `nowSeconds` to fake the clock, `headers` to override). */
+  fetch(pathWithQuery: string, init?: SignedFetchInit): Promise<Response>;
+  /** Every JSON line the relay has logged so far. */
+  logs(): RelayLogLine[];
+  /** The first log line (already written or still to come) that matches. */
+  waitForLog(match: (line: RelayLogLine) => boolean, timeoutMs?: number): Promise<RelayLogLine>;
+  /** Everything it wrote to stdout and stderr (for failure messages). */
+  output(): string;
+  /** SIGTERM, wait for the exit (SIGKILL after 5 s), remove the temporary folder. */
+  stop(): Promise<void>;
+}
+
+export interface SignedFetchInit {
+  method?: string;
+  secret?: string;
+  nowSeconds?: number;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export async function startRelayProcess(options: RelayProcessOptions = {}): Promise<RelayProcess> {
+  const secrets = options.secrets ?? [TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT];
+  const scratchDir = mkdtempSync(join(tmpdir(), 'zeus-relay-'));
+  let accountingDir = '';
+  if (options.accountingFiles !== false) {
+    accountingDir = join(scratchDir, 'accounting');
+    mkdirSync(accountingDir);
+    for (const [name, content] of Object.entries(options.accountingFiles ?? {})) {
+      mkdirSync(dirname(join(accountingDir, name)), { recursive: true });
+      writeFileSync(join(accountingDir, name), content);
+    }
+  }
+  // The parent's RELAY_* never leak in: the relay sees exactly what the test configures.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RELAY_')));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...inherited,
+      RELAY_HOST: '127.0.0.1',
+      RELAY_PORT: '0',
+      RELAY_SECRETS: secrets.join(','),
+      ...(accountingDir ? { RELAY_ACCOUNTING_DIR: accountingDir } : {}),
+      ...options.env,
+    },
+  });
+
+  const lines: RelayLogLine[] = [];
+  const waiters = new Set<{ match: (l: RelayLogLine) => boolean; resolve: (l: RelayLogLine) => void }>();
+  let output = '';
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    pending += chunk.toString();
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      const text = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      let line: RelayLogLine;
+      try {
+        line = JSON.parse(text) as RelayLogLine;
+      } catch {
+        continue;
+      }
+      lines.push(line);
+      for (const w of waiters) {
+        if (w.match(line)) {
+          waiters.delete(w);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+
+  const waitForLog = (match: (l: RelayLogLine) => boolean, timeoutMs = 10_000) => {
+    const found = lines.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise<RelayLogLine>((resolve, reject) => {
+      const waiter = { match, resolve: (l: RelayLogLine) => (clearTimeout(timer), resolve(l)) };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`no matching relay log line within ${timeoutMs} ms:\n${output.slice(-4000)}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  };
+
+  const stop = async () => {
+    process.off('exit', onExit);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(scratchDir, { recursive: true, force: true });
+  };
+
+  try {
+    const timeoutMs = options.timeoutMs ?? 20_000;
+    const listening = await Promise.race([
+      waitForLog((l) => l.msg === 'listening', timeoutMs),
+      exited.then(() => {
+        throw new Error(`the relay exited with ${child.exitCode ?? child.signalCode}:\n${output.slice(-4000)}`);
+      }),
+    ]);
+    const url = String(listening.url);
+    const relay = makeRelay(child, url, secrets, accountingDir, scratchDir, lines, waitForLog, () => output, stop);
+    const res = await relay.fetch(RELAY_HEALTH_PATH);
+    if (res.status !== 200) throw new Error(`the relay's health answered ${res.status}: ${await res.text()}`);
+    await res.body?.cancel();
+    return relay;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function makeRelay(
+  child: ChildProcess,
+  url: string,
+  secrets: string[],
+  accountingDir: string,
+  scratchDir: string,
+  lines: RelayLogLine[],
+  waitForLog: RelayProcess['waitForLog'],
+  output: () => string,
+  stop: () => Promise<void>,
+): RelayProcess {
+  return {
+    url,
+    secrets,
+    accountingDir,
+    scratchDir,
+    pid: child.pid!,
+    async fetch(pathWithQuery, init = {}) {
+      const method = init.method ?? 'GET';
+      const signed = await signRelayRequest(init.secret ?? secrets[0]!, method, pathWithQuery, init.nowSeconds);
+      return fetch(`${url}${pathWithQuery}`, { method, headers: { ...signed, ...init.headers }, signal: init.signal ?? null });
+    },
+    logs: () => [...lines],
+    waitForLog,
+    output,
+    stop,
+  };
+}
+
+/**
+ * A request through node:http, which sends the path exactly as given (fetch would normalise `%2e%2e`
+ * and `..` away before signing could cover them). Signed with `secret` unless it is null.
+ */
+export async function rawRelayRequest(
+  url: string,
+  pathWithQuery: string,
+  options: { method?: string; secret?: string | null; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const method = options.method ?? 'GET';
+  const signed = options.secret === null ? {} : await signRelayRequest(options.secret ?? TEST_RELAY_SECRET, method, pathWithQuery);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/`, { method, path: pathWithQuery, headers: { ...signed, ...options.headers } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface ParsedJobStream {
+  records: JobRecord[];
+  /** Null when the stream was cut off (no summary line at the end). */
+  summary: JobStreamSummary | null;
+  lines: number;
+}
+
+/** Split an NDJSON body into its job records and its closing summary line (validated by the contract). */
+export function parseJobStream(text: string): ParsedJobStream {
+  const values = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const last = values.at(-1);
+  const summary = last && 'summary' in last ? JobStreamSummarySchema.parse(last).summary : null;
+  const records = (summary ? values.slice(0, -1) : values).map((v) => JobRecordSchema.parse(v));
+  return { records, summary, lines: values.length };
+}
