@@ -36,6 +36,21 @@ export interface RelayProcessOptions {
   env?: Record<string, string>;
   /** How long to wait for the first signed /v1/health 200 (default 20 s). */
   timeoutMs?: number;
+  /**
+   * Run the bundle `npm run relay` runs (dist/relay/main.mjs, built here first) instead of the sources
+   * through tsx: what production runs, and what memory and speed are measured on.
+   */
+  bundle?: boolean;
+}
+
+let built: Promise<void> | undefined;
+/** Build dist/relay/main.mjs once per process, exactly as `npm run relay:build` does. */
+function buildRelayBundle(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const b = spawn('npm', ['run', '-s', 'relay:build'], { cwd: ROOT, stdio: 'inherit' });
+    b.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run relay:build exited with ${code}`))));
+  });
+  return built;
 }
 
 export interface RelayLogLine {
@@ -87,7 +102,9 @@ export async function startRelayProcess(options: RelayProcessOptions = {}): Prom
   }
   // The parent's RELAY_* never leak in: the relay sees exactly what the test configures.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RELAY_')));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+  if (options.bundle) await buildRelayBundle();
+  const entry = options.bundle ? ['dist/relay/main.mjs'] : ['--import', 'tsx', 'src/relay/main.ts'];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
