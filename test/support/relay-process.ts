@@ -17,10 +17,9 @@ import {
   RELAY_HEALTH_PATH,
 } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
+import { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT } from './keys.ts';
 
-/** Test-only secrets (never used anywhere real): the current one and the next, as during a rotation. */
-export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';
-export const TEST_RELAY_SECRET_NEXT = 'test-relay-secret-next-fedcba9876543210';
+export { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT };
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
