@@ -1,9 +1,11 @@
 import { createIngestClient } from './client/index.ts';
 import type { WriteEvents } from './collector/collect-window.ts';
 import { consumeCollect } from './collector/consume.ts';
+import { consumeMapping } from './mapping/consume-mapping.ts';
 import type { Services } from './services.ts';
 
 export const COLLECT_QUEUE = 'zeus-collect';
+export const MAPPING_QUEUE = 'zeus-mapping';
 
 type AppFetch = (request: Request) => Promise<Response>;
 
@@ -37,6 +39,8 @@ export async function handleQueue(batch: MessageBatch<unknown>, services: Servic
   switch (batch.queue) {
     case COLLECT_QUEUE:
       return consumeCollect(batch, { config: services.config, db: services.db, write: ingestWriter(services, appFetch) });
+    case MAPPING_QUEUE:
+      return consumeMapping(batch, services);
     default:
       console.error(JSON.stringify({ level: 'error', msg: 'queue: no consumer for this queue; retrying', queue: batch.queue }));
       batch.retryAll();

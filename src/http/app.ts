@@ -9,6 +9,7 @@ import { ApiError, problemResponse } from './problem.ts';
 import { registerHealth } from './routes/health/index.ts';
 import { registerCollection } from './routes/collection/index.ts';
 import { registerIngest } from './routes/ingest/index.ts';
+import { registerLinks } from './routes/links/index.ts';
 import { registerOpenApi } from './openapi.ts';
 
 export type AppEnv = HonoEnv & {
@@ -52,6 +53,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
 
   registerHealth(app);
   registerIngest(app);
+  registerLinks(app);
   registerCollection(app);
   registerOpenApi(app);
 

@@ -2,26 +2,84 @@
  * `npm run dev` — the whole local stack in one command:
  *   1. the SQL-over-HTTP gateway (embedded PGlite in .data/pglite unless DATABASE_URL names a PostgreSQL),
  *   2. the migrations in drizzle/, applied through it,
- *   3. `wrangler dev` on 127.0.0.1:8787, offline-safe (no telemetry, no Request.cf fetch).
- * Ctrl-C stops all of it: wrangler and workerd run in their own process group, which is signalled whole.
+ *   3. a demo relay on 127.0.0.1:8790 serving a generated PBS accounting log of the last 7 days,
+ *   4. `wrangler dev` on 127.0.0.1:8787, offline-safe (no telemetry, no Request.cf fetch), configured to
+ *      collect from that relay when its cron is triggered (`/__scheduled`).
+ * Ctrl-C stops all of it: the relay, wrangler and workerd run in their own process groups, signalled whole.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { addDays } from '../collector/days.ts';
+import { writeDemoAccountingLog } from './demo-accounting.ts';
 import { startGateway } from './gateway/server.ts';
 import { migrateDatabase } from './migrate.ts';
+import { seedDemo } from './seed-demo.ts';
 import { readDevVars, redactUrl, resolveDatabaseUrl } from './settings.ts';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 4444);
+const RELAY_PORT = Number(process.env.RELAY_PORT ?? 8790);
+const DEMO_DIR = '.data/demo-accounting';
+const DEMO_TIMEZONE = 'Europe/Prague';
 const started = performance.now();
 const say = (msg: string) => console.log(`[dev] ${msg}`);
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)}s`;
 
 const { url: databaseUrl, from } = resolveDatabaseUrl();
-// A key for local collectors when none is configured, printed so curl examples work.
 const devVars = readDevVars('.dev.vars');
-const collectorKey = process.env.COLLECTOR_API_KEY || devVars.COLLECTOR_API_KEY || 'dev-collector-key-change-me';
-const adminKey = process.env.ADMIN_API_KEY || devVars.ADMIN_API_KEY || 'dev-admin-key-change-me';
+/** A setting from the environment, then .dev.vars, else the local default (printed keys are dev-only). */
+const setting = (key: string, fallback: string) => process.env[key] || devVars[key] || fallback;
+const collectorKey = setting('COLLECTOR_API_KEY', 'dev-collector-key-change-me');
+const adminKey = setting('ADMIN_API_KEY', 'dev-admin-key-change-me');
+const relaySecret = setting('RELAY_SECRET', 'dev-relay-secret-change-me');
 say(`database: ${redactUrl(databaseUrl)} (${from})`);
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+/** Start a child in its own process group (so its own children go down with it). */
+function startChild(name: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { stdio: 'inherit', detached: true, env: { ...process.env, ...env } });
+  children.push(child);
+  child.on('exit', (code) => {
+    if (!stopping) {
+      say(`${name} exited (${code}); stopping`);
+      void stop(code ?? 1);
+    }
+  });
+  return child;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await Promise.all(
+      children
+        .filter((c) => c.exitCode === null && c.signalCode === null)
+        .map(async (child) => {
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          signalGroup(child, 'SIGTERM');
+          const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+        }),
+    );
+    await gateway?.close();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+// Last resort if we die another way: never leave workerd or the relay behind.
+process.on('exit', () => children.forEach((c) => signalGroup(c, 'SIGKILL')));
 
 const gateway = await startGateway({
   port: GATEWAY_PORT,
@@ -36,87 +94,62 @@ const gateway = await startGateway({
 });
 say(`gateway: ${gateway.sqlUrl}`);
 
-let wrangler: ChildProcess | undefined;
-let stopping = false;
-
-async function stop(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    if (wrangler?.pid && wrangler.exitCode === null) {
-      const group = -wrangler.pid;
-      const exited = new Promise((resolve) => wrangler!.once('exit', resolve));
-      try {
-        process.kill(group, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(group, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await gateway.close();
-  }
-  process.exit(code);
-}
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
-process.on('exit', () => {
-  // Last resort if we die another way: never leave workerd behind.
-  if (wrangler?.pid && wrangler.exitCode === null) {
-    try {
-      process.kill(-wrangler.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
-
 try {
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
-  say(`migrations applied (${elapsed()})`);
+  await seedDemo({ databaseUrl, sqlUrl: gateway.sqlUrl });
+  say(`migrations applied, demo users/projects/allocations seeded (${elapsed()})`);
 } catch (err) {
   console.error(`[dev] migrations failed: ${(err as Error).message}`);
   await stop(1);
 }
 
-wrangler = spawn(
-  process.execPath,
+// The demo relay: the last 7 complete UTC days of a small PBS Pro cluster called `demo`.
+const yesterday = addDays(new Date().toISOString().slice(0, 10), -1);
+const demoDays = Array.from({ length: 7 }, (_, i) => addDays(yesterday, i - 6));
+rmSync(DEMO_DIR, { recursive: true, force: true });
+const demo = await writeDemoAccountingLog({ dir: DEMO_DIR, days: demoDays, jobsPerDay: 400, timeZone: DEMO_TIMEZONE });
+// The relay runs as `npm run relay` runs it: the bundled build (smaller and faster than through tsx).
+execFileSync('npm', ['run', '-s', 'relay:build'], { stdio: 'inherit' });
+startChild('relay', ['dist/relay/main.mjs'], {
+  RELAY_HOST: '127.0.0.1',
+  RELAY_PORT: String(RELAY_PORT),
+  RELAY_SECRETS: relaySecret,
+  RELAY_TIMEZONE: DEMO_TIMEZONE,
+  RELAY_ACCOUNTING_DIR: DEMO_DIR,
+});
+say(`demo relay: http://127.0.0.1:${RELAY_PORT} (${demo.jobs} jobs, ${demoDays[0]} to ${yesterday}, in ${DEMO_DIR})`);
+
+const demoRelays = JSON.stringify([{ cluster: 'demo', url: `http://127.0.0.1:${RELAY_PORT}`, authority: 'demo.local' }]);
+const vars: Record<string, string> = {
+  DATABASE_URL: databaseUrl,
+  DATABASE_HTTP_URL: gateway.sqlUrl,
+  ...(devVars.COLLECTOR_API_KEY ? {} : { COLLECTOR_API_KEY: collectorKey }),
+  ...(devVars.ADMIN_API_KEY ? {} : { ADMIN_API_KEY: adminKey }),
+  ...(devVars.RELAY_SECRET ? {} : { RELAY_SECRET: relaySecret }),
+  ...(devVars.RELAYS ? {} : { RELAYS: demoRelays }),
+  ...(devVars.COLLECT_START_DATE ? {} : { COLLECT_START_DATE: demoDays[0]! }),
+};
+startChild(
+  'wrangler',
   [
     'node_modules/wrangler/bin/wrangler.js',
     'dev',
     '--ip', '127.0.0.1',
     '--port', String(PORT),
     '--test-scheduled',
-    '--var', `DATABASE_URL:${databaseUrl}`,
-    '--var', `DATABASE_HTTP_URL:${gateway.sqlUrl}`,
-    ...(devVars.COLLECTOR_API_KEY ? [] : ['--var', `COLLECTOR_API_KEY:${collectorKey}`]),
-    ...(devVars.ADMIN_API_KEY ? [] : ['--var', `ADMIN_API_KEY:${adminKey}`]),
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ],
-  {
-    stdio: 'inherit',
-    detached: true, // its own process group, so workerd goes down with it
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
-  },
+  { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
 );
-wrangler.on('exit', (code) => {
-  if (!stopping) {
-    say(`wrangler exited (${code}); stopping`);
-    void stop(code ?? 1);
-  }
-});
 
-// Tell the newcomer when the Worker really answers.
+// Tell the newcomer when the Worker really answers, and what to try.
 for (let i = 0; i < 120 && !stopping; i++) {
   try {
     const res = await fetch(`http://127.0.0.1:${PORT}/health`);
     if (res.ok) {
-      say(`ready in ${elapsed()}: http://127.0.0.1:${PORT}/ (health: /health). Ctrl-C stops everything.`);
+      say(`ready in ${elapsed()}: http://127.0.0.1:${PORT}/ — explorer at /doc. Ctrl-C stops everything.`);
+      say(`collect the demo cluster now: curl 'http://127.0.0.1:${PORT}/__scheduled?cron=15+2+*+*+*'`);
+      say(`then: curl -H 'Authorization: Bearer ${adminKey === 'dev-admin-key-change-me' ? adminKey : '<ADMIN_API_KEY>'}' http://127.0.0.1:${PORT}/admin/collection/runs`);
       break;
     }
   } catch {

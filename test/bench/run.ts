@@ -6,6 +6,7 @@ import pg from 'pg';
 import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
+import { benchMapping } from './mapping.ts';
 
 const databaseUrl =
   process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -39,4 +40,9 @@ if (wanted('ingest')) {
 if (wanted('collector')) {
   console.log('\n== Part 3: collector (1,000,000-job day) ==');
   await benchCollector(databaseUrl);
+}
+
+if (wanted('mapping')) {
+  console.log('\n== Part 4: link mapping (events per second) ==');
+  await benchMapping(databaseUrl);
 }

@@ -34,14 +34,17 @@ export async function storedFor(project: string): Promise<StoredEvent[]> {
   return rows;
 }
 
-/** Wait until the mapping-queue probe has seen this event id (see vitest.config.ts). */
-export async function waitForQueued(eventId: string, timeoutMs = 5000): Promise<unknown> {
-  const probe = (env as unknown as { QUEUE_PROBE: KVNamespace }).QUEUE_PROBE;
+export type StoredLink = { event_id: string; user_id: string | null; project_id: string | null; allocation_id: string | null; status: string };
+
+/** Wait until link mapping (the real consumer of the mapping queue) has written a link for every id. */
+export async function waitForLinks(eventIds: string[], timeoutMs = 15_000): Promise<StoredLink[]> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const seen = await probe.get(`event:${eventId}`);
-    if (seen) return JSON.parse(seen);
-    await new Promise((r) => setTimeout(r, 50));
+  for (;;) {
+    const { rows } = await db.execute<StoredLink>(sql`
+      SELECT event_id::text, user_id::text, project_id::text, allocation_id::text, status
+      FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(eventIds.map((id) => sql`${id}`), sql`, `)})
+      ORDER BY event_id`);
+    if (rows.length === eventIds.length || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  return undefined;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SEED_CURL_EVENT, makeEvent, uniqueId } from '../support/events.ts';
 import { TEST_COLLECTOR_KEY_NEXT } from '../support/keys.ts';
-import { postEvents, storedFor, waitForQueued } from './helpers.ts';
+import { postEvents, storedFor, waitForLinks } from './helpers.ts';
 
 interface IngestBody {
   inserted: number;
@@ -107,12 +107,14 @@ describe('POST /collector/resource-usage — happy path', () => {
     expect(row!.extra).toEqual({ note: 'x', n: [1] });
   });
 
-  it('hands the stored ids to the mapping queue', async () => {
+  it('hands the stored ids to link mapping: a link appears for every event', async () => {
     const project = uniqueId();
     const body = (await (await postEvents({ events: [makeEvent({ project }), makeEvent({ project, day: 1 })] })).json()) as IngestBody;
-    for (const { id } of body.events) {
-      expect(await waitForQueued(id)).toMatchObject({ kind: 'events', event_ids: expect.arrayContaining([id]) });
-    }
+    const ids = body.events.map((e) => e.id);
+    const links = await waitForLinks(ids);
+    expect(links.map((l) => l.event_id).sort()).toEqual([...ids].sort());
+    // Nobody created this project: mapping says so, it does not guess.
+    for (const link of links) expect(link).toMatchObject({ project_id: null, allocation_id: null });
   });
 
   it('accepts 1000 events in one request', async () => {
