@@ -1,8 +1,8 @@
--- Link mapping: the allocation system's records that mapping reads (projects, users, allocations)
--- and one link per usage event. Safe to run again: IF NOT EXISTS everywhere, and each foreign key
--- is added in a block that ignores "already exists". resource_usage_event_links has no foreign keys
--- on purpose (see src/db/schema/event-links.ts).
 CREATE TABLE IF NOT EXISTS "projects" (
+	-- Link mapping: the allocation system's records that mapping reads (projects, users, allocations)
+	-- and one link per usage event. Safe to run again: IF NOT EXISTS everywhere, and each foreign key
+	-- is added only when missing (no exception block: subtransactions trip some PGlite builds). resource_usage_event_links has no foreign keys
+	-- on purpose (see src/db/schema/event-links.ts).
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"name" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -44,12 +44,14 @@ CREATE TABLE IF NOT EXISTS "resource_usage_event_links" (
 );
 --> statement-breakpoint
 DO $$ BEGIN
-  ALTER TABLE "users" ADD CONSTRAINT "users_default_project_id_projects_id_fk" FOREIGN KEY ("default_project_id") REFERENCES "public"."projects"("id") ON DELETE set null ON UPDATE no action;
-EXCEPTION WHEN duplicate_object THEN NULL;
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'users_default_project_id_projects_id_fk') THEN
+    ALTER TABLE "users" ADD CONSTRAINT "users_default_project_id_projects_id_fk" FOREIGN KEY ("default_project_id") REFERENCES "public"."projects"("id") ON DELETE set null ON UPDATE no action;
+  END IF;
 END $$;--> statement-breakpoint
 DO $$ BEGIN
-  ALTER TABLE "allocations" ADD CONSTRAINT "allocations_project_id_projects_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."projects"("id") ON DELETE cascade ON UPDATE no action;
-EXCEPTION WHEN duplicate_object THEN NULL;
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'allocations_project_id_projects_id_fk') THEN
+    ALTER TABLE "allocations" ADD CONSTRAINT "allocations_project_id_projects_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."projects"("id") ON DELETE cascade ON UPDATE no action;
+  END IF;
 END $$;--> statement-breakpoint
 CREATE UNIQUE INDEX IF NOT EXISTS "projects_name" ON "projects" USING btree ("name");--> statement-breakpoint
 CREATE UNIQUE INDEX IF NOT EXISTS "users_external_id" ON "users" USING btree ("external_id");--> statement-breakpoint

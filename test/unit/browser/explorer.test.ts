@@ -125,10 +125,11 @@ describe('the /doc explorer, network cut to loopback', () => {
       // Authorize with the collector key.
       await s.page.locator('.auth-wrapper button.authorize').click();
       const modal = s.page.locator('.dialog-ux .modal-ux');
-      await modal.locator('input').first().fill(TEST_COLLECTOR_KEY);
-      await modal.locator('button.authorize[type="submit"]').click();
-      await modal.locator('button', { hasText: 'Logout' }).waitFor();
-      await modal.locator('button.btn-done').click();
+      const collectorForm = modal.locator('form', { hasText: 'collectorKey' });
+      await collectorForm.locator('input').first().fill(TEST_COLLECTOR_KEY);
+      await collectorForm.locator('button.authorize[type="submit"]').click();
+      await collectorForm.locator('button', { hasText: 'Logout' }).waitFor();
+      await modal.locator('button.btn-done').first().click();
 
       // Try it out with a one-event body of its own project.
       const project = uniqueId('explorer');

@@ -96,7 +96,9 @@ export class PGliteBackend implements Backend {
       try {
         return await fn(session);
       } finally {
-        for (const sql of RESET_SQL) if (!(sql === 'ROLLBACK' && !db.isInTransaction())) await this.simpleOn(db, sql);
+        // Always ROLLBACK: in-process it costs little, and not every PGlite build reports
+        // isInTransaction() reliably after extended-protocol messages (the TimescaleDB build does not).
+        for (const sql of RESET_SQL) await this.simpleOn(db, sql);
         await this.pin(db);
       }
     });
