@@ -15,7 +15,105 @@ const SLOT_ITEM = /^(\d+)(?:-(\d+))?$/;
  * PBS Pro's `host/0*0` (a chunk without cpus) counts 0 cores (XDMoD counts 2, a quirk of its loop).
  */
 export function parseExecHost(value: string | undefined | null): ExecHost | null {
-  if (value == null || value.trim() === '') return null;
+  if (value == null) return null;
+  return parseExecHostFast(value) ?? parseExecHostFull(value);
+}
+
+/** Distinct hosts in order: a list while it is short, a Set once it is not (Torque lists every core). */
+class HostList {
+  readonly hosts: string[] = [];
+  private last: string | null = null;
+  private set: Set<string> | null = null;
+  add(host: string): void {
+    if (host === this.last) return;
+    this.last = host;
+    if (this.set !== null) {
+      if (this.set.has(host)) return;
+      this.set.add(host);
+    } else if (this.hosts.includes(host)) return;
+    else if (this.hosts.length === 16) this.set = new Set([...this.hosts, host]);
+    this.hosts.push(host);
+  }
+}
+
+/**
+ * One pass over the grammar PBS writes, no trimming, no long digit runs. `undefined` hands the value to
+ * {@link parseExecHostFull} (which decides), so this only has to be right where it answers.
+ */
+function parseExecHostFast(value: string): ExecHost | null | undefined {
+  const n = value.length;
+  if (n === 0 || !isPlain(value.charCodeAt(0)) || !isPlain(value.charCodeAt(n - 1))) return undefined;
+  const hosts = new HostList();
+  let cores = 0;
+  let i = 0;
+  for (;;) {
+    // host: up to `/`, `+` or the end; never empty
+    const start = i;
+    let c = 0;
+    while (i < n && (c = value.charCodeAt(i)) !== 47 && c !== 43) i++;
+    if (i === start) return null;
+    hosts.add(value.slice(start, i));
+    if (i === n || c === 43) {
+      cores += 1; // a bare host name: one slot
+    } else {
+      // after `/`: `idx*count`, or slots `a[-b]` joined by `,`, up to `+` or the end
+      i++;
+      let first = true;
+      for (;;) {
+        const from = readDigits(value, i);
+        if (from < 0) return undefined;
+        i = digitsEnd;
+        c = i < n ? value.charCodeAt(i) : 43;
+        if (c === 42 && first) {
+          const count = readDigits(value, i + 1);
+          if (count < 0) return undefined;
+          i = digitsEnd;
+          if (i < n && value.charCodeAt(i) !== 43) return undefined;
+          cores += count;
+          break;
+        }
+        first = false;
+        let to = from;
+        if (c === 45) {
+          to = readDigits(value, i + 1);
+          if (to < 0) return undefined;
+          i = digitsEnd;
+          c = i < n ? value.charCodeAt(i) : 43;
+        }
+        if (to < from) return null;
+        cores += to - from + 1;
+        if (c === 43) break;
+        if (c !== 44) return undefined;
+        i++;
+      }
+    }
+    if (i >= n) break;
+    i++; // `+`
+  }
+  return { hosts: hosts.hosts, cores };
+}
+
+/** Printable ASCII other than space: nothing String#trim would remove. */
+const isPlain = (c: number) => c > 32 && c < 127;
+
+/** Where the last {@link readDigits} stopped. */
+let digitsEnd = 0;
+
+/** 1 to 15 digits at `at` (always a safe integer), their end in `digitsEnd`; -1 when there are none or more. */
+function readDigits(value: string, at: number): number {
+  let v = 0;
+  let i = at;
+  for (; i < value.length; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  digitsEnd = i;
+  return i === at || i - at > 15 ? -1 : v;
+}
+
+function parseExecHostFull(value: string): ExecHost | null {
+  if (value.trim() === '') return null;
   const hosts = new Set<string>();
   let cores = 0;
   for (const part of value.trim().split('+')) {
@@ -62,25 +160,54 @@ export interface ExecVnode {
  * `+`-separated piece is one vnode allocation. Null when nothing can be read.
  */
 export function parseExecVnode(value: string | undefined | null): ExecVnode | null {
-  if (value == null || value.trim() === '') return null;
-  const hosts = new Set<string>();
-  const sums: Record<'ncpus' | 'ngpus' | 'mem', number | null> = { ncpus: null, ngpus: null, mem: null };
-  for (const raw of value.split('+')) {
-    const from = raw.startsWith('(') ? 1 : 0;
-    const piece = raw.endsWith(')') ? raw.slice(from, -1) : raw.slice(from);
-    const fields = piece.split(':');
-    const vnode = fields[0]!;
-    if (vnode === '') return null;
-    hosts.add(vnode.endsWith(']') ? vnode.replace(/\[\d+\]$/, '') : vnode);
-    for (let f = 1; f < fields.length; f++) {
-      const field = fields[f]!;
-      const eq = field.indexOf('=');
-      const key = field.slice(0, eq);
-      if (key !== 'ncpus' && key !== 'ngpus' && key !== 'mem') continue;
-      const n = key === 'mem' ? parseSize(field.slice(eq + 1)) : parseCount(field.slice(eq + 1));
-      if (n === null) continue;
-      sums[key] = (sums[key] ?? 0) + n;
+  if (value == null || value === '' || (!isPlain(value.charCodeAt(0)) && value.trim() === '')) return null;
+  // One pass by index; the same reading as splitting on `+`, then `:`, then the first `=`.
+  const n = value.length;
+  const hosts = new HostList();
+  let ncpus: number | null = null;
+  let ngpus: number | null = null;
+  let mem: number | null = null;
+  let start = 0;
+  for (;;) {
+    let end = value.indexOf('+', start);
+    if (end < 0) end = n;
+    // One `(` and one `)` around the piece are dropped.
+    const from = start < end && value.charCodeAt(start) === 40 ? start + 1 : start;
+    const to = end > start && value.charCodeAt(end - 1) === 41 ? end - 1 : end;
+    let i = from;
+    while (i < to && value.charCodeAt(i) !== 58) i++;
+    if (i === from) return null; // no vnode name
+    hosts.add(vnodeHost(value, from, i));
+    while (i < to) {
+      // a field after `:`: `key=value`; a field without `=` is skipped
+      const field = i + 1;
+      let eq = -1;
+      i = field;
+      for (let c: number; i < to && (c = value.charCodeAt(i)) !== 58; i++) if (c === 61 && eq < 0) eq = i;
+      if (eq < 0) continue;
+      const keyLength = eq - field;
+      if (keyLength === 5 && (value.startsWith('ncpus', field) || value.startsWith('ngpus', field))) {
+        const count = parseCount(value.slice(eq + 1, i));
+        if (count === null) continue;
+        if (value.charCodeAt(field + 1) === 99) ncpus = (ncpus ?? 0) + count;
+        else ngpus = (ngpus ?? 0) + count;
+      } else if (keyLength === 3 && value.startsWith('mem', field)) {
+        const bytes = parseSize(value.slice(eq + 1, i));
+        if (bytes !== null) mem = (mem ?? 0) + bytes;
+      }
     }
+    if (end >= n) break;
+    start = end + 1;
   }
-  return { hosts: [...hosts], ncpus: sums.ncpus, ngpus: sums.ngpus, memBytes: sums.mem };
+  return { hosts: hosts.hosts, ncpus, ngpus, memBytes: mem };
+}
+
+/** A vnode's host: the vnode name without a trailing `[digits]` (`host[0]` → `host`). */
+function vnodeHost(value: string, from: number, to: number): string {
+  if (value.charCodeAt(to - 1) === 93) {
+    let i = to - 2;
+    while (i >= from && value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) i--;
+    if (i < to - 2 && i >= from && value.charCodeAt(i) === 91) return value.slice(from, i);
+  }
+  return value.slice(from, to);
 }

@@ -4,6 +4,8 @@
  * `account="…"` may contain `;`), then the payload read as `key=value` pairs by name.
  */
 
+import { parseCount, parseDuration, parseDurationBytes, parseInteger, parseSize, parseSizeBytes } from './values.ts';
+
 /** The server-local wall-clock time of the line prefix (no time zone is written). */
 export interface LocalStamp {
   year: number;
@@ -30,47 +32,82 @@ export type HeaderResult = { ok: true; header: AccountingHeader } | { ok: false;
  */
 const NOISE_PREFIX = /^(?:torque: ?|(?:[^\s;]*\/)?\d{8}(?:\.gz)?:)/;
 
-/** `MM/DD/YYYY HH:MM:SS`, read digit by digit (a regex here was a visible share of the parse time). */
-function parseStamp(text: string): LocalStamp | null {
-  if (text.length !== 19 || text[2] !== '/' || text[5] !== '/' || text[10] !== ' ' || text[13] !== ':' || text[16] !== ':') return null;
-  const num = (at: number, len: number): number => {
-    let n = 0;
-    for (let i = at; i < at + len; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return -1;
-      n = n * 10 + d;
-    }
-    return n;
-  };
-  const month = num(0, 2);
-  const day = num(3, 2);
-  const year = num(6, 4);
-  const hour = num(11, 2);
-  const minute = num(14, 2);
-  const second = num(17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31) return null;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
-  return { year, month, day, hour, minute, second };
+/** Two digits at `at`, or -1. */
+function twoDigits(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-/** Split one physical line into its header and payload; never throws. */
-export function splitAccountingHeader(rawLine: string): HeaderResult {
-  let line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-  const noise = NOISE_PREFIX.exec(line);
-  if (noise) line = line.slice(noise[0].length);
+/** `MM/DD/YYYY HH:MM:SS` (all of `text` up to `end`), read digit by digit: a regex here was a visible share of the parse time. */
+function parseStamp(text: string, end: number): LocalStamp | null {
+  if (end !== 19) return null;
+  if (text.charCodeAt(2) !== 47 || text.charCodeAt(5) !== 47 || text.charCodeAt(10) !== 32) return null;
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return null;
+  const month = twoDigits(text, 0);
+  const day = twoDigits(text, 3);
+  const century = twoDigits(text, 6);
+  const yy = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (century < 0 || yy < 0 || month < 1 || month > 12 || day < 1 || day > 31) return null;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return null;
+  return { year: century * 100 + yy, month, day, hour, minute, second };
+}
+
+/** `dd/dd/dddd ` at the start: a real record, which the noise pattern can never match. */
+function startsWithDate(line: string): boolean {
+  return (
+    line.charCodeAt(2) === 47 &&
+    line.charCodeAt(5) === 47 &&
+    line.charCodeAt(10) === 32 &&
+    twoDigits(line, 0) >= 0 &&
+    twoDigits(line, 3) >= 0 &&
+    twoDigits(line, 6) >= 0 &&
+    twoDigits(line, 8) >= 0
+  );
+}
+
+/** A header, with the payload left in place: `line.slice(payloadStart)` (`line` may be cut: noise, `\r`). */
+export interface HeaderPositions {
+  stamp: LocalStamp;
+  type: string;
+  id: string;
+  line: string;
+  payloadStart: number;
+}
+
+export type HeaderPositionsResult = { ok: true; header: HeaderPositions } | { ok: false; reason: string };
+
+/** {@link splitAccountingHeader} without cutting out the payload (the line usually stays whole). */
+export function locateAccountingHeader(rawLine: string): HeaderPositionsResult {
+  let line = rawLine.charCodeAt(rawLine.length - 1) === 13 ? rawLine.slice(0, -1) : rawLine;
+  if (!startsWithDate(line)) {
+    const noise = NOISE_PREFIX.exec(line);
+    if (noise) line = line.slice(noise[0].length);
+  }
   const a = line.indexOf(';');
   const b = a < 0 ? -1 : line.indexOf(';', a + 1);
   if (b < 0) return { ok: false, reason: 'not a PBS accounting line (no DATE;TYPE;ID header)' };
   const c = line.indexOf(';', b + 1);
-  const stamp = parseStamp(line.slice(0, a));
+  const stamp = parseStamp(line, a);
   if (!stamp) return { ok: false, reason: 'bad timestamp' };
-  const type = line.slice(a + 1, b);
-  if (type.length !== 1 || !/[A-Za-z]/.test(type)) return { ok: false, reason: 'bad record type' };
+  const t = b - a === 2 ? line.charCodeAt(a + 1) | 0x20 : 0;
+  if (t < 97 || t > 122) return { ok: false, reason: 'bad record type' };
+  const type = line[a + 1]!;
   // A record always ends its header with `;` (an empty payload is `ID;`); be lenient if it does not.
   const id = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
   if (id === '' || /\s/.test(id)) return { ok: false, reason: 'bad job id' };
-  const payload = c < 0 ? '' : line.slice(c + 1);
-  return { ok: true, header: { stamp, type, id, payload } };
+  return { ok: true, header: { stamp, type, id, line, payloadStart: c < 0 ? line.length : c + 1 } };
+}
+
+/** Split one physical line into its header and payload; never throws. */
+export function splitAccountingHeader(rawLine: string): HeaderResult {
+  const head = locateAccountingHeader(rawLine);
+  if (!head.ok) return head;
+  const { stamp, type, id, line, payloadStart } = head.header;
+  return { ok: true, header: { stamp, type, id, payload: line.slice(payloadStart) } };
 }
 
 export interface PayloadTokens {
@@ -137,4 +174,353 @@ export function tokenizePayload(payload: string): PayloadTokens {
     i = end;
   }
   return { attrs, stray };
+}
+
+/** Two digits at `at`, or -1. */
+function twoDigitBytes(bytes: Uint8Array, at: number): number {
+  const a = bytes[at]! - 48;
+  const b = bytes[at + 1]! - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/** ASCII white space as `/\s/` sees it: tab, line feed, vertical tab, form feed, carriage return, space. */
+const isAsciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
+
+/**
+ * The header of a line still in its bytes, when it is a plain one: `MM/DD/YYYY HH:MM:SS;T;ID;…` from
+ * `start` (no noise before it; a `\r` at the end already cut off by the caller), a letter for the
+ * type, an ID of ASCII without white space. Returns where the ID ends (at `;` or `end`; the type is at
+ * `start + 20`, the ID from `start + 22`), or -1 for anything else: {@link locateAccountingHeader} on
+ * the decoded line then decides (and names what is wrong).
+ */
+export function locatePlainHeader(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 22) return -1;
+  if (bytes[start + 2] !== 47 || bytes[start + 5] !== 47 || bytes[start + 10] !== 32 || bytes[start + 13] !== 58) return -1;
+  if (bytes[start + 16] !== 58 || bytes[start + 19] !== 59 || bytes[start + 21] !== 59) return -1;
+  const month = twoDigitBytes(bytes, start);
+  const day = twoDigitBytes(bytes, start + 3);
+  const hour = twoDigitBytes(bytes, start + 11);
+  const minute = twoDigitBytes(bytes, start + 14);
+  const second = twoDigitBytes(bytes, start + 17);
+  if (twoDigitBytes(bytes, start + 6) < 0 || twoDigitBytes(bytes, start + 8) < 0 || month < 1 || month > 12 || day < 1 || day > 31) return -1;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) return -1;
+  const type = bytes[start + 20]! | 0x20;
+  if (type < 97 || type > 122) return -1;
+  let i = start + 22;
+  for (; i < end; i++) {
+    const c = bytes[i]!;
+    if (c === 59) break;
+    if (c >= 128 || isAsciiSpace(c)) return -1;
+  }
+  return i === start + 22 ? -1 : i;
+}
+
+/** A declared key, by name or by its {@link PayloadReader.slot}. */
+type Key = string | number;
+
+interface Candidate {
+  key: string;
+  slot: number;
+  /** Where the key's bytes are in `keyBytes`. */
+  at: number;
+}
+
+/** `a[from, from + length)` = `b[at, at + length)`, four bytes at a time. */
+function sameBytes(a: DataView, from: number, b: DataView, at: number, length: number): boolean {
+  let m = 0;
+  for (; m + 4 <= length; m += 4) if (a.getUint32(from + m) !== b.getUint32(at + m)) return false;
+  for (; m < length; m++) if (a.getUint8(from + m) !== b.getUint8(at + m)) return false;
+  return true;
+}
+
+/**
+ * The payload read for a declared set of keys only: what a parser reading millions of lines needs.
+ * Tokens are delimited exactly as {@link tokenizePayload} does (the tests hold them together), but a
+ * declared key is recognised in place, other keys and stray tokens are passed over, and values are
+ * cut out only when read. It reads a string, or (quicker: a string is slow to scan character by
+ * character) a line still in its bytes, as long as they are ASCII. One instance is reused line after
+ * line (each read forgets the previous line), so it is not reentrant. Reading a key that was not
+ * declared throws: it would otherwise read as missing.
+ */
+export class PayloadReader {
+  private readonly slots = new Map<string, number>();
+  /** Declared keys by the code of their first character (ASCII), and by their length. */
+  private readonly byFirst: Array<Candidate[] | undefined> = new Array(128).fill(undefined);
+  private readonly byLength: Array<Candidate[] | undefined> = [];
+  /** The declared keys' bytes, one after another. */
+  private readonly keyBytes: DataView;
+  /** `bytes`, as a DataView (made once per buffer: a chunk holds hundreds of lines). */
+  private view: DataView | null = null;
+  private readonly starts: Int32Array;
+  private readonly ends: Int32Array;
+  /** The line read, as a string (bytes: decoded when first needed); positions are in `bytes`, less `base`. */
+  private text: string | null = '';
+  private bytes: Buffer = Buffer.alloc(0);
+  private base = 0;
+  private lineEnd = 0;
+  private inBytes = false;
+
+  constructor(keys: Iterable<string>) {
+    const all = [...new Set(keys)];
+    const keyBytes = Buffer.from(all.join(''), 'latin1');
+    this.keyBytes = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
+    let at = 0;
+    for (const key of all) {
+      if (!/^[\x21-\x7e]+$/.test(key) || key.includes('=')) throw new Error(`PayloadReader: cannot declare ${JSON.stringify(key)}`);
+      const slot = this.slots.size;
+      this.slots.set(key, slot);
+      const candidate = { key, slot, at };
+      (this.byFirst[key.charCodeAt(0)] ??= []).push(candidate);
+      (this.byLength[key.length] ??= []).push(candidate);
+      at += key.length;
+    }
+    this.starts = new Int32Array(this.slots.size).fill(-1);
+    this.ends = new Int32Array(this.slots.size);
+  }
+
+  /** Read the payload `text.slice(from)`. */
+  read(text: string, from = 0): void {
+    this.text = text;
+    this.inBytes = false;
+    this.base = 0;
+    const starts = this.starts;
+    const ends = this.ends;
+    starts.fill(-1);
+    const n = text.length;
+    // Positions of the next tab and of the next `=` (for tokens not recognised), searched again only
+    // once passed: linear even for a long run of stray tokens.
+    let nextTab = text.indexOf('\t', from);
+    let nextEq = -1;
+    let i = from;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) {
+        i++;
+        continue;
+      }
+      // The next separator: a space or a tab.
+      let end = text.indexOf(' ', i);
+      if (end < 0) end = n;
+      if (nextTab >= 0) {
+        if (nextTab < i) nextTab = text.indexOf('\t', i);
+        if (nextTab >= 0 && nextTab < end) end = nextTab;
+      }
+      // A declared key followed by `=` (a key holds no `=`, space or tab: that `=` is the token's first).
+      let eq = -1;
+      let slot = -1;
+      const candidates = c < 128 ? this.byFirst[c] : undefined;
+      if (candidates !== undefined) {
+        for (let k = 0; k < candidates.length; k++) {
+          const candidate = candidates[k]!;
+          const at = i + candidate.key.length;
+          if (text.charCodeAt(at) === 61 && text.startsWith(candidate.key, i)) {
+            eq = at;
+            slot = candidate.slot;
+            break;
+          }
+        }
+      }
+      if (eq < 0) {
+        if (nextEq < i) {
+          nextEq = text.indexOf('=', i);
+          if (nextEq < 0) nextEq = n;
+        }
+        eq = nextEq;
+        if (eq >= end || eq === i) {
+          i = end; // a stray token
+          continue;
+        }
+      }
+      let valueStart = eq + 1;
+      let valueEnd = end;
+      const q = text.charCodeAt(eq + 1);
+      if (q === 34 || q === 39) {
+        const quote = q === 34 ? '"' : "'";
+        let j = eq + 2;
+        while ((j = text.indexOf(quote, j)) !== -1) {
+          const after = text.charCodeAt(j + 1);
+          if (j + 1 >= n || after === 32 || after === 9) break;
+          j++;
+        }
+        if (j !== -1) {
+          valueStart = eq + 2;
+          valueEnd = j;
+          end = j + 1;
+        }
+      }
+      if (slot >= 0) {
+        starts[slot] = valueStart; // a repeated key keeps its last value
+        ends[slot] = valueEnd;
+      }
+      i = end;
+    }
+  }
+
+  /**
+   * Read the payload `bytes[from, end)` of the line `bytes[lineStart, end)`, the same way. False (and
+   * nothing to get) when the payload is not all ASCII: decode the line and {@link read} it instead.
+   */
+  readBytes(bytes: Buffer, lineStart: number, from: number, end: number): boolean {
+    if (bytes !== this.bytes || this.view === null) this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const view = this.view;
+    const keyBytes = this.keyBytes;
+    this.bytes = bytes;
+    this.base = lineStart;
+    this.lineEnd = end;
+    this.text = null;
+    this.inBytes = true;
+    const starts = this.starts;
+    const ends = this.ends;
+    starts.fill(-1);
+    let seen = 0; // every byte looked at, or-ed: ≥ 128 when one was not ASCII
+    let i = from;
+    while (i < end) {
+      let c = bytes[i]!;
+      if (c === 32 || c === 9) {
+        i++;
+        continue;
+      }
+      // The token runs to the next space or tab; its first `=` splits the key off.
+      let stop = i;
+      for (; stop < end; stop++) {
+        c = bytes[stop]!;
+        if (c === 61 || (c <= 32 && (c === 32 || c === 9))) break;
+        seen |= c;
+      }
+      if (c !== 61 || stop === end || stop === i) {
+        for (; stop < end; stop++) {
+          c = bytes[stop]!;
+          if (c <= 32 && (c === 32 || c === 9)) break;
+          seen |= c;
+        }
+        i = stop; // a stray token (no `=`, or nothing before it)
+        continue;
+      }
+      const eq = stop;
+      for (stop++; stop < end; stop++) {
+        c = bytes[stop]!;
+        if (c <= 32 && (c === 32 || c === 9)) break;
+        seen |= c;
+      }
+      let slot = -1;
+      const candidates = this.byLength[eq - i];
+      if (candidates !== undefined) {
+        for (let k = 0; k < candidates.length; k++) {
+          const candidate = candidates[k]!;
+          if (sameBytes(view, i, keyBytes, candidate.at, eq - i)) {
+            slot = candidate.slot;
+            break;
+          }
+        }
+      }
+      let valueStart = eq + 1;
+      let valueEnd = stop;
+      const q = eq + 1 < end ? bytes[eq + 1]! : 0;
+      if (q === 34 || q === 39) {
+        // A quoted value runs to the same quote followed by a space, a tab or the end.
+        for (let j = eq + 2; j < end; j++) {
+          const b = bytes[j]!;
+          seen |= b;
+          if (b === q && (j + 1 === end || bytes[j + 1] === 32 || bytes[j + 1] === 9)) {
+            valueStart = eq + 2;
+            valueEnd = j;
+            stop = j + 1;
+            break;
+          }
+        }
+      }
+      if (slot >= 0) {
+        starts[slot] = valueStart; // a repeated key keeps its last value
+        ends[slot] = valueEnd;
+      }
+      i = stop;
+    }
+    return seen < 128;
+  }
+
+  /** The value of `key` in the last payload read (quotes removed); undefined when absent. */
+  get(key: Key): string | undefined {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    return start < 0 ? undefined : this.slice(start, this.ends[slot]!);
+  }
+
+  /**
+   * The value of `key` when it is 1 to 15 ASCII digits (always a safe integer); -1 when it is
+   * something else (read it with {@link get}), -2 when it is absent.
+   */
+  digits(key: Key): number {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    if (start < 0) return -2;
+    const end = this.ends[slot]!;
+    if (end === start || end - start > 15) return -1;
+    let v = 0;
+    if (this.inBytes) {
+      const bytes = this.bytes;
+      for (let i = start; i < end; i++) {
+        const d = bytes[i]! - 48;
+        if (d < 0 || d > 9) return -1;
+        v = v * 10 + d;
+      }
+    } else {
+      const text = this.text!;
+      for (let i = start; i < end; i++) {
+        const d = text.charCodeAt(i) - 48;
+        if (d < 0 || d > 9) return -1;
+        v = v * 10 + d;
+      }
+    }
+    return v;
+  }
+
+  /** `parseCount(get(key))`, read in place when the value is plain digits. */
+  count(key: Key): number | null {
+    const digits = this.digits(key);
+    return digits >= 0 ? digits : digits === -2 ? null : parseCount(this.get(key));
+  }
+
+  /** `parseInteger(get(key))`, likewise. */
+  integer(key: Key): number | null {
+    const digits = this.digits(key);
+    return digits >= 0 ? digits : digits === -2 ? null : parseInteger(this.get(key));
+  }
+
+  /** `parseSize(get(key))`, read in place when it can be. */
+  size(key: Key): number | null {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    if (start < 0) return null;
+    const end = this.ends[slot]!;
+    const size = this.inBytes ? parseSizeBytes(this.bytes, start, end) : undefined;
+    return size !== undefined ? size : parseSize(this.slice(start, end));
+  }
+
+  /** `parseDuration(get(key))`, read in place when it can be. */
+  duration(key: Key): number | null {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    if (start < 0) return null;
+    const end = this.ends[slot]!;
+    const seconds = this.inBytes ? parseDurationBytes(this.bytes, start, end) : undefined;
+    return seconds !== undefined ? seconds : parseDuration(this.slice(start, end));
+  }
+
+  /** Part of the line last read, by position (for a line read as bytes, positions in those bytes). */
+  slice(from: number, to: number): string {
+    // ASCII: latin1 decodes it as UTF-8 would, only quicker, and byte positions are string positions.
+    this.text ??= this.bytes.toString('latin1', this.base, this.lineEnd);
+    return this.text.slice(from - this.base, to - this.base);
+  }
+
+  /** A declared key's slot: it names the key to the other methods, without looking it up again. */
+  slot(key: string): number {
+    const slot = this.slots.get(key);
+    if (slot === undefined) throw new Error(`PayloadReader: ${key} was not declared`);
+    return slot;
+  }
+
+  private slotOf(key: Key): number {
+    return typeof key === 'number' ? key : this.slot(key);
+  }
 }

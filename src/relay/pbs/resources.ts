@@ -1,8 +1,32 @@
 import { type ExecVnode, parseExecHost, parseExecVnode } from './exec-host.ts';
+import { PayloadReader } from './line-tokenizer.ts';
 import { parseCount, parseDuration, parseSize } from './values.ts';
 
-/** Attributes by their accounting-log names (`Resource_List.mem`, `resources_used.cput`, …). */
-export type Attributes = ReadonlyMap<string, string>;
+/** Attributes by their accounting-log names (`Resource_List.mem`, `resources_used.cput`, …): a Map will do. */
+export interface Attributes {
+  get(key: string): string | undefined;
+}
+
+/** Every attribute {@link deriveJobResources} reads. */
+export const RESOURCE_ATTRIBUTES = [
+  'exec_host',
+  'exec_vnode',
+  'Resource_List.ncpus',
+  'total_execution_slots',
+  'Resource_List.ngpus',
+  'Resource_List.gpus',
+  'unique_node_count',
+  'Resource_List.nodect',
+  'Resource_List.nodes',
+  'Resource_List.mem',
+  'Resource_List.pmem',
+  'Resource_List.walltime',
+  'resources_used.walltime',
+  'resources_used.cput',
+  'resources_used.cpupercent',
+  'resources_used.mem',
+  'resources_used.vmem',
+] as const;
 
 export interface NodesSpec {
   nodes: number;
@@ -53,14 +77,37 @@ function nodesSpecOf(attrs: Attributes): NodesSpec | null {
   return nodect?.includes(':') ? parseNodesSpec(nodect) : null;
 }
 
+// The values by type. A PayloadReader (the accounting log's) reads them in place: same result.
+const countOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.count(key) : parseCount(attrs.get(key)));
+const sizeOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.size(key) : parseSize(attrs.get(key)));
+const durationOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.duration(key) : parseDuration(attrs.get(key)));
+
 /** Torque's per-process `Resource_List.pmem` × the job's cpus. */
 function pmemTotal(attrs: Attributes, ncpus: number | null): number | null {
-  const pmem = parseSize(attrs.get('Resource_List.pmem'));
+  const pmem = sizeOf(attrs, 'Resource_List.pmem');
   return pmem !== null && ncpus !== null ? pmem * ncpus : null;
 }
 
 const NUMBER = /^\d+(?:\.\d+)?$/;
-const nonNegative = (v: string | undefined) => (v !== undefined && NUMBER.test(v) ? Number(v) : null);
+
+function nonNegative(attrs: Attributes, key: string): number | null {
+  // The usual plain integer (`390`), read without the regex (and, from a PayloadReader, in place).
+  if (attrs instanceof PayloadReader) {
+    const digits = attrs.digits(key);
+    if (digits !== -1) return digits === -2 ? null : digits;
+  }
+  const v = attrs.get(key);
+  if (v === undefined) return null;
+  let n = 0;
+  let i = 0;
+  for (; i < v.length && i < 15; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  if (i > 0 && i === v.length) return n;
+  return NUMBER.test(v) ? Number(v) : null;
+}
 
 /** Everything of a job record that comes from its resource attributes (both dialects, and qstat). */
 export interface JobResources {
@@ -94,39 +141,51 @@ export interface JobResources {
 export function deriveJobResources(attrs: Attributes): JobResources {
   const execHostText = attrs.get('exec_host') ?? null;
   const execHost = parseExecHost(execHostText);
-  // exec_vnode and the nodes spec are parsed only when a field needs them.
-  let vnodeMemo: ExecVnode | null | undefined;
-  const vnode = () => (vnodeMemo === undefined ? (vnodeMemo = parseExecVnode(attrs.get('exec_vnode'))) : vnodeMemo);
-  let specMemo: NodesSpec | null | undefined;
-  const nodesSpec = () => (specMemo === undefined ? (specMemo = nodesSpecOf(attrs)) : specMemo);
+  // exec_vnode and the nodes spec are parsed only when a field needs them (undefined: not yet).
+  let vnode: ExecVnode | null | undefined;
+  let spec: NodesSpec | null | undefined;
 
-  const requestedCpus =
-    parseCount(attrs.get('Resource_List.ncpus')) ?? parseCount(attrs.get('total_execution_slots')) ?? nodesSpec()?.cpus ?? null;
-  const ncpus = requestedCpus === null ? (execHost?.cores ?? vnode()?.ncpus ?? null) : Math.max(requestedCpus, execHost?.cores ?? 0);
+  let requestedCpus = countOf(attrs, 'Resource_List.ncpus') ?? countOf(attrs, 'total_execution_slots');
+  if (requestedCpus === null) requestedCpus = (spec = nodesSpecOf(attrs))?.cpus ?? null;
+  let ncpus: number | null;
+  if (requestedCpus !== null) ncpus = Math.max(requestedCpus, execHost?.cores ?? 0);
+  else if (execHost !== null) ncpus = execHost.cores;
+  else ncpus = (vnode = parseExecVnode(attrs.get('exec_vnode')))?.ncpus ?? null;
 
-  const ngpus =
-    parseCount(attrs.get('Resource_List.ngpus')) ??
-    vnode()?.ngpus ??
-    parseCount(attrs.get('Resource_List.gpus')) ??
-    nodesSpec()?.gpus ??
-    0;
+  let ngpus = countOf(attrs, 'Resource_List.ngpus');
+  if (ngpus === null) {
+    // Without the word, no chunk names ngpus: no need to parse exec_vnode for it.
+    if (vnode === undefined && attrs.get('exec_vnode')?.includes('ngpus')) vnode = parseExecVnode(attrs.get('exec_vnode'));
+    ngpus = vnode?.ngpus ?? countOf(attrs, 'Resource_List.gpus');
+  }
+  if (ngpus === null) {
+    if (spec === undefined) spec = nodesSpecOf(attrs);
+    ngpus = spec?.gpus ?? 0;
+  }
 
-  const nodes =
-    (execHost && execHost.hosts.length > 0 ? execHost.hosts.length : null) ??
-    parseCount(attrs.get('unique_node_count')) ??
-    (vnode()?.hosts.length || null) ??
-    nodesSpec()?.nodes ??
-    parseCount(attrs.get('Resource_List.nodect'));
+  let nodes = execHost && execHost.hosts.length > 0 ? execHost.hosts.length : countOf(attrs, 'unique_node_count');
+  if (nodes === null) {
+    if (vnode === undefined) vnode = parseExecVnode(attrs.get('exec_vnode'));
+    nodes = vnode?.hosts.length || null;
+  }
+  if (nodes === null) {
+    if (spec === undefined) spec = nodesSpecOf(attrs);
+    nodes = spec?.nodes ?? countOf(attrs, 'Resource_List.nodect');
+  }
 
-  const memRequested = parseSize(attrs.get('Resource_List.mem')) ?? vnode()?.memBytes ?? pmemTotal(attrs, ncpus);
+  let memRequested = sizeOf(attrs, 'Resource_List.mem');
+  if (memRequested === null) {
+    if (vnode === undefined) vnode = parseExecVnode(attrs.get('exec_vnode'));
+    memRequested = vnode?.memBytes ?? pmemTotal(attrs, ncpus);
+  }
 
   return {
-    walltime_used_seconds: parseDuration(attrs.get('resources_used.walltime')),
-    walltime_requested_seconds: parseDuration(attrs.get('Resource_List.walltime')),
-    cpu_time_seconds: parseDuration(attrs.get('resources_used.cput')),
-    cpu_percent: nonNegative(attrs.get('resources_used.cpupercent')),
-    mem_used_bytes: parseSize(attrs.get('resources_used.mem')),
-    vmem_used_bytes: parseSize(attrs.get('resources_used.vmem')),
+    walltime_used_seconds: durationOf(attrs, 'resources_used.walltime'),
+    walltime_requested_seconds: durationOf(attrs, 'Resource_List.walltime'),
+    cpu_time_seconds: durationOf(attrs, 'resources_used.cput'),
+    cpu_percent: nonNegative(attrs, 'resources_used.cpupercent'),
+    mem_used_bytes: sizeOf(attrs, 'resources_used.mem'),
+    vmem_used_bytes: sizeOf(attrs, 'resources_used.vmem'),
     mem_requested_bytes: memRequested,
     ncpus,
     ngpus,

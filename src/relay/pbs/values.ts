@@ -15,11 +15,76 @@ const SHIFT: Record<string, number> = { '': 0, k: 10, m: 20, g: 30, t: 40, p: 50
  */
 export function parseSize(value: string | undefined | null): number | null {
   if (value == null) return null;
+  // Fast path for what PBS writes (`1245kb`, `20gb`, `0b`): digits, a multiple, a unit, nothing else.
+  const n = value.length;
+  let i = 0;
+  let digits = 0;
+  for (; i < n; i++) {
+    const d = value.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    digits = digits * 10 + d;
+  }
+  if (i === 0 || i > 15) return parseSizeRegex(value);
+  let multiple = 1; // 2 ** SHIFT[…], spelt out: `**` on a variable is a slow call
+  if (i < n) {
+    const c = value.charCodeAt(i) | 0x20; // ASCII lower case; no other character maps onto these letters
+    multiple = c === 107 ? 1024 : c === 109 ? 1048576 : c === 103 ? 1073741824 : c === 116 ? 1099511627776 : c === 112 ? 1125899906842624 : 1;
+    if (multiple !== 1) i++;
+  }
+  let word = 1;
+  if (i < n) {
+    const c = value.charCodeAt(i) | 0x20;
+    if (c === 98) i++;
+    else if (c === 119) {
+      word = 8;
+      i++;
+    }
+  }
+  if (i !== n) return parseSizeRegex(value);
+  const bytes = digits * multiple * word;
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+/** The grammar in full (surrounding whitespace, long digit runs): what the fast path hands over. */
+function parseSizeRegex(value: string): number | null {
   const m = SIZE.exec(value.trim());
   if (!m) return null;
   const [, digits, mult, unit] = m as unknown as [string, string, string, string];
   const bytes = Number(digits) * 2 ** SHIFT[mult.toLowerCase()]! * (unit.toLowerCase() === 'w' ? 8 : 1);
   return Number.isSafeInteger(bytes) ? bytes : null;
+}
+
+/**
+ * {@link parseSize} of the ASCII `bytes[from, to)`, for what PBS writes (digits, a multiple, a unit);
+ * undefined for anything else (then decode it and call parseSize).
+ */
+export function parseSizeBytes(bytes: Uint8Array, from: number, to: number): number | null | undefined {
+  let i = from;
+  let digits = 0;
+  for (; i < to; i++) {
+    const d = bytes[i]! - 48;
+    if (d < 0 || d > 9) break;
+    digits = digits * 10 + d;
+  }
+  if (i === from || i - from > 15) return undefined;
+  let multiple = 1;
+  if (i < to) {
+    const c = bytes[i]! | 0x20;
+    multiple = c === 107 ? 1024 : c === 109 ? 1048576 : c === 103 ? 1073741824 : c === 116 ? 1099511627776 : c === 112 ? 1125899906842624 : 1;
+    if (multiple !== 1) i++;
+  }
+  let word = 1;
+  if (i < to) {
+    const c = bytes[i]! | 0x20;
+    if (c === 98) i++;
+    else if (c === 119) {
+      word = 8;
+      i++;
+    }
+  }
+  if (i !== to) return undefined;
+  const size = digits * multiple * word;
+  return Number.isSafeInteger(size) ? size : null;
 }
 
 /** `[[[DD:]HH:]MM:]SS[.fraction]`, one pass. */
@@ -35,6 +100,36 @@ const DURATION = /^\s*(?:(?:(?:(\d+):)?(\d+):)?(\d+):)?(\d+(?:\.\d+)?)\s*$/;
  */
 export function parseDuration(value: string | undefined | null): number | null {
   if (value == null) return null;
+  // Fast path: `SS`, `MM:SS` or `HH:MM:SS` in digits only (what PBS writes); anything else: the regex.
+  const n = value.length;
+  let a = 0; // the last three fields read: a = hours, b = minutes, c = seconds
+  let b = 0;
+  let c = 0;
+  let fields = 0;
+  let i = 0;
+  for (;;) {
+    let field = 0;
+    const start = i;
+    for (; i < n; i++) {
+      const d = value.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      field = field * 10 + d;
+    }
+    if (i === start || i - start > 15 || fields === 3) return parseDurationRegex(value);
+    a = b;
+    b = c;
+    c = field;
+    fields++;
+    if (i === n) break;
+    if (value.charCodeAt(i) !== 58) return parseDurationRegex(value);
+    i++;
+  }
+  const total = (fields >= 3 ? a * 3600 : 0) + (fields >= 2 ? b * 60 : 0) + c;
+  return Number.isFinite(total) ? total : null;
+}
+
+/** The grammar in full (days, fractions, whitespace): what the fast path hands over. */
+function parseDurationRegex(value: string): number | null {
   const m = DURATION.exec(value);
   if (!m) return null;
   const [, days, hours, minutes, seconds] = m;
@@ -46,13 +141,57 @@ export function parseDuration(value: string | undefined | null): number | null {
   return Number.isFinite(total) ? total : null;
 }
 
+/**
+ * {@link parseDuration} of the ASCII `bytes[from, to)`, for what PBS writes (`SS`, `MM:SS`, `HH:MM:SS`,
+ * digits only); undefined for anything else (then decode it and call parseDuration).
+ */
+export function parseDurationBytes(bytes: Uint8Array, from: number, to: number): number | null | undefined {
+  let a = 0; // the last three fields read: a = hours, b = minutes, c = seconds
+  let b = 0;
+  let c = 0;
+  let fields = 0;
+  let i = from;
+  for (;;) {
+    let field = 0;
+    const start = i;
+    for (; i < to; i++) {
+      const d = bytes[i]! - 48;
+      if (d < 0 || d > 9) break;
+      field = field * 10 + d;
+    }
+    if (i === start || i - start > 15 || fields === 3) return undefined;
+    a = b;
+    b = c;
+    c = field;
+    fields++;
+    if (i === to) break;
+    if (bytes[i] !== 58) return undefined;
+    i++;
+  }
+  const total = (fields >= 3 ? a * 3600 : 0) + (fields >= 2 ? b * 60 : 0) + c;
+  return Number.isFinite(total) ? total : null;
+}
+
 /** A signed integer (`-11`, `271`, `0`); null for anything else, including `1.0` and `12abc`. */
 export function parseInteger(value: string | number | undefined | null): number | null {
   if (value == null) return null;
   if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null;
+  // Fast path: [-]digits, at most 15 of them (always safe).
+  const n = value.length;
+  const negative = n > 1 && value.charCodeAt(0) === 45;
+  let i = negative ? 1 : 0;
+  if (n > 0 && n - i <= 15) {
+    let v = 0;
+    for (; i < n; i++) {
+      const d = value.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === n) return negative ? -v : v;
+  }
   if (!/^\s*[-+]?\d+\s*$/.test(value)) return null;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : null;
+  const v = Number(value);
+  return Number.isSafeInteger(v) ? v : null;
 }
 
 /** A non-negative integer count; null otherwise. */
@@ -62,22 +201,10 @@ export function parseCount(value: string | number | undefined | null): number | 
 }
 
 /** 9999-12-31T23:59:59Z: later epochs are garbage (and would not fit an RFC 3339 year). */
-const MAX_EPOCH = 253402300799;
+export const MAX_EPOCH = 253402300799;
 
-const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-
-/**
- * Unix seconds (whole, 0 … 253402300799) → RFC 3339 UTC without fractional seconds
- * (`2011-10-01T22:59:05Z`). Computed directly (Hinnant's civil-from-days): Date#toISOString was the
- * largest cost of parsing an accounting line.
- */
-export function epochToRfc3339(seconds: number): string {
-  const days = Math.floor(seconds / 86400);
-  let rem = seconds - days * 86400;
-  const hour = Math.floor(rem / 3600);
-  rem -= hour * 3600;
-  const minute = Math.floor(rem / 60);
-  const second = Math.floor(rem - minute * 60);
+/** The civil date of a day number (days since 1970-01-01), Hinnant's civil-from-days. */
+function civilFromDays(days: number): { year: number; month: number; day: number } {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -87,8 +214,62 @@ export function epochToRfc3339(seconds: number): string {
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
   const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}Z`;
+  return { year, month, day };
 }
+
+/** The dates of the last few days formatted (an accounting line's five times span a day or two). */
+const civilDays: Array<{ days: number; year: number; month: number; day: number } | undefined> = new Array(8);
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * Unix seconds (whole, 0 … 253402300799) → RFC 3339 UTC without fractional seconds
+ * (`2011-10-01T22:59:05Z`). Computed directly, the date cached per day, the string made in one piece
+ * (Date#toISOString was the largest cost of parsing an accounting line, and a string concatenated in
+ * parts also costs JSON.stringify more).
+ */
+export function epochToRfc3339(seconds: number): string {
+  if (seconds === lastSeconds) return lastText; // ctime, qtime and etime are often the same second
+  const days = Math.floor(seconds / 86400);
+  let rem = seconds - days * 86400;
+  const hour = Math.floor(rem / 3600);
+  rem -= hour * 3600;
+  const minute = Math.floor(rem / 60);
+  const second = Math.floor(rem - minute * 60);
+  let date = civilDays[days & 7];
+  if (date === undefined || date.days !== days) civilDays[days & 7] = date = { days, ...civilFromDays(days) };
+  const { year, month, day } = date;
+  lastSeconds = seconds;
+  lastText =
+    year >= 0 && year <= 9999
+      ? String.fromCharCode(
+          48 + Math.floor(year / 1000),
+          48 + (Math.floor(year / 100) % 10),
+          48 + (Math.floor(year / 10) % 10),
+          48 + (year % 10),
+          45,
+          48 + Math.floor(month / 10),
+          48 + (month % 10),
+          45,
+          48 + Math.floor(day / 10),
+          48 + (day % 10),
+          84,
+          48 + Math.floor(hour / 10),
+          48 + (hour % 10),
+          58,
+          48 + Math.floor(minute / 10),
+          48 + (minute % 10),
+          58,
+          48 + Math.floor(second / 10),
+          48 + (second % 10),
+          90,
+        )
+      : `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}Z`;
+  return lastText;
+}
+
+let lastSeconds = Number.NaN;
+let lastText = '';
 
 /**
  * An accounting epoch field (ctime, qtime, etime, start, end) in unix seconds: `undefined` when the

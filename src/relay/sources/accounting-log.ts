@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { JobRecord } from '../../contracts/job-record.ts';
-import { parseAccountingLine } from '../pbs/accounting-line.ts';
-import { DEFAULT_MAX_LINE_BYTES, readLineBatches } from '../pbs/line-reader.ts';
+import { type AccountingLineOptions, parseAccountingBytes } from '../pbs/accounting-line.ts';
+import { DEFAULT_MAX_LINE_BYTES, type Line, lineText, readLineBatches } from '../pbs/line-reader.ts';
 import { accountingDaysForWindow, assertTimeZone, dayFileName } from '../pbs/local-time.ts';
 import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
 
@@ -53,6 +53,17 @@ function openDayFile(file: DayFile, signal: AbortSignal): { input: Readable; clo
   return { input, close: () => (raw.destroy(), input.destroy()) };
 }
 
+/** Nothing but white space (`!/\S/`), decided on the bytes when they are ASCII. */
+function isBlank(line: Line): boolean {
+  const { bytes, start, end } = line;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 128) return !/\S/.test(lineText(line));
+    if (c !== 32 && (c < 9 || c > 13)) return false;
+  }
+  return true;
+}
+
 /**
  * Job records from PBS accounting logs: one file per server-local day named `YYYYMMDD` (or
  * `YYYYMMDD.gz`) in `dir`. For a window it reads every local day the window touches plus one on each
@@ -68,59 +79,162 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
   const dir = resolve(options.dir);
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
 
-  async function* readDay(file: DayFile, window: Window, stats: SourceStats, signal: AbortSignal): AsyncGenerator<JobRecord> {
+  /** The lines of each day file the window needs, a chunk at a time; the files are opened in turn. */
+  async function* chunks(window: Window, stats: SourceStats, signal: AbortSignal): AsyncGenerator<Chunk> {
+    signal.throwIfAborted();
+    const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+      throw new Error(`accounting folder ${dir}: ${err.code ?? err.message}`, { cause: err });
+    });
+    if (!folder.isDirectory()) throw new Error(`accounting folder ${dir}: not a directory`);
     const fromMs = window.from.getTime();
     const toMs = window.to.getTime();
     // end ∈ [from, to), decided before the record is built; an unknown end (`end=0`) is never in a window.
     const keepEnd = (end: number | null) => end !== null && end * 1000 >= fromMs && end * 1000 < toMs;
-    const input = { name: file.name, lines: 0 };
-    stats.inputs.push(input);
-    const { input: stream, close } = openDayFile(file, signal);
-    try {
-      for await (const batch of readLineBatches(stream, maxLineBytes)) {
-        signal.throwIfAborted();
-        for (const line of batch) {
-          const n = ++input.lines;
-          if (line.oversized) {
-            noteMalformed(stats, `${file.name}:${n}: line longer than ${maxLineBytes} bytes`);
-          } else if (!line.complete) {
-            stats.skipped++; // PBS is still writing this record; the next read will see it whole
-          } else if (/\S/.test(line.text)) {
-            const parsed = parseAccountingLine(line.text, { file: file.name, line: n }, { keepEnd });
-            if (parsed.kind === 'job') {
-              yield parsed.record;
-              signal.throwIfAborted();
-            } else if (parsed.kind === 'skip') stats.skipped++;
-            else noteMalformed(stats, `${file.name}:${n}: ${parsed.reason}`);
-          }
-        }
+    for (const day of accountingDaysForWindow(window, options.timeZone)) {
+      signal.throwIfAborted();
+      const name = dayFileName(day);
+      const file = await findDayFile(dir, name);
+      if (file === null) {
+        stats.inputs.push({ name: `${name} (no file)` });
+        continue;
       }
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      throw new Error(`accounting file ${file.name}: ${(err as Error).message}`, { cause: err });
-    } finally {
-      close();
+      const input = { name: file.name, lines: 0 };
+      stats.inputs.push(input);
+      const { input: stream, close } = openDayFile(file, signal);
+      const origin = { file: file.name, line: 0 };
+      const parse = { keepEnd };
+      try {
+        for await (const lines of readLineBatches(stream, maxLineBytes)) {
+          signal.throwIfAborted();
+          yield { lines, input, origin, parse, maxLineBytes };
+        }
+      } catch (err) {
+        if (signal.aborted) throw signal.reason;
+        throw new Error(`accounting file ${file.name}: ${(err as Error).message}`, { cause: err });
+      } finally {
+        close();
+      }
     }
   }
 
   return {
     kind: 'accounting',
-    async *jobs(window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<JobRecord> {
-      signal.throwIfAborted();
-      const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
-        throw new Error(`accounting folder ${dir}: ${err.code ?? err.message}`, { cause: err });
-      });
-      if (!folder.isDirectory()) throw new Error(`accounting folder ${dir}: not a directory`);
-      for (const day of accountingDaysForWindow(window, options.timeZone)) {
-        signal.throwIfAborted();
-        const name = dayFileName(day);
-        const file = await findDayFile(dir, name);
-        if (file === null) {
-          stats.inputs.push({ name: `${name} (no file)` });
-          continue;
-        }
-        yield* readDay(file, window, stats, signal);
-      }
-    },
+    jobs: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<JobRecord> =>
+      new Records(chunks(window, stats, signal), stats, signal),
   };
+}
+
+/** A chunk of a day file's lines, and what it takes to read them. */
+interface Chunk {
+  lines: Line[];
+  /** The file's entry in `stats.inputs`: its lines are counted as they are read. */
+  input: { name: string; lines: number };
+  /** Handed to the parser, which copies it (one object for the file, its line number set line by line). */
+  origin: { file: string; line: number };
+  parse: AccountingLineOptions;
+  maxLineBytes: number;
+}
+
+/**
+ * The records, one at a time as a JobSource yields them, parsed from the chunks as they are asked
+ * for: no async generator between the lines and the consumer (a `yield` per record cost about as
+ * much as parsing the record), and a record is built just before it is used. As between the records
+ * of a generator, an abort is seen before each record (the file is closed and `next` rejects with the
+ * signal's reason), and `return` (a consumer that stops early) closes the file.
+ */
+class Records implements AsyncIterableIterator<JobRecord> {
+  private chunk: Chunk | null = null;
+  /** The next line of the chunk to read. */
+  private at = 0;
+  /** A `next` waiting for a chunk: later calls queue behind it. */
+  private busy: Promise<IteratorResult<JobRecord>> | null = null;
+
+  constructor(
+    private readonly chunks: AsyncGenerator<Chunk>,
+    private readonly stats: SourceStats,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<JobRecord>> {
+    if (this.busy === null && !this.signal.aborted) {
+      let record: JobRecord | null;
+      try {
+        record = this.take();
+      } catch (err) {
+        return this.fail(err);
+      }
+      if (record !== null) return Promise.resolve({ value: record, done: false });
+    }
+    const pull = () => this.pull();
+    const step = this.busy === null ? pull() : this.busy.then(pull, pull);
+    const settled = step.finally(() => {
+      if (this.busy === settled) this.busy = null;
+    });
+    this.busy = settled;
+    return settled;
+  }
+
+  async return(): Promise<IteratorResult<JobRecord>> {
+    this.chunk = null;
+    await this.chunks.return(undefined);
+    return { value: undefined, done: true };
+  }
+
+  /** The next record of the current chunk, counting what is left out; null once the chunk is read. */
+  private take(): JobRecord | null {
+    const chunk = this.chunk;
+    if (chunk === null) return null;
+    const { lines, input, origin, parse, maxLineBytes } = chunk;
+    const stats = this.stats;
+    while (this.at < lines.length) {
+      const line = lines[this.at++]!;
+      const n = ++input.lines;
+      if (line.oversized) {
+        noteMalformed(stats, `${input.name}:${n}: line longer than ${maxLineBytes} bytes`);
+      } else if (!line.complete) {
+        stats.skipped++; // PBS is still writing this record; the next read will see it whole
+      } else if (!isBlank(line)) {
+        origin.line = n;
+        const parsed = parseAccountingBytes(line.bytes, line.start, line.end, origin, parse);
+        if (parsed.kind === 'job') return parsed.record;
+        if (parsed.kind === 'skip') stats.skipped++;
+        else noteMalformed(stats, `${input.name}:${n}: ${parsed.reason}`);
+      }
+    }
+    return null;
+  }
+
+  private async pull(): Promise<IteratorResult<JobRecord>> {
+    for (;;) {
+      if (this.signal.aborted) {
+        await this.return();
+        throw this.signal.reason;
+      }
+      let record: JobRecord | null;
+      try {
+        record = this.take();
+      } catch (err) {
+        return this.fail(err);
+      }
+      if (record !== null) return { value: record, done: false };
+      const next = await this.chunks.next();
+      if (next.done) {
+        this.chunk = null;
+        return { value: undefined, done: true };
+      }
+      this.chunk = next.value;
+      this.at = 0;
+    }
+  }
+
+  /** A parser that threw (it should not): the file is closed and the error names it. */
+  private async fail(err: unknown): Promise<never> {
+    const name = this.chunk?.input.name;
+    await this.return();
+    throw new Error(`accounting file ${name}: ${(err as Error).message}`, { cause: err });
+  }
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +178,36 @@ describe('accounting log source: files', () => {
     const { ids, stats } = await collect(accountingLogSource({ dir, timeZone: PRAGUE, maxLineBytes: 4096 }), w);
     expect(ids).toEqual(['ok.srv']);
     expect(stats.malformed_examples).toEqual(['20240610:1: line longer than 4096 bytes']);
+  });
+
+  it('reads CRLF lines and lines with other characters like the rest', async () => {
+    const dir = await folder({
+      '20240610':
+        eLine('crlf.srv', '2024-06-10T09:00:00Z', '06/10/2024 11:00:00').replace('\n', '\r\n') +
+        eLine('utf8.srv', '2024-06-10T09:30:00Z', '06/10/2024 11:30:00').replace('jobname=run', 'jobname=výpočet').replace('account="P-1"', 'account="Projekt Ü"'),
+    });
+    const { records, stats } = await collect(accountingLogSource({ dir, timeZone: PRAGUE }), w);
+    expect(records.map((r) => [r.job_id, r.jobname, r.account, r.origin.line])).toEqual([
+      ['crlf.srv', 'run', 'P-1', 1],
+      ['utf8.srv', 'výpočet', 'Projekt Ü', 2],
+    ]);
+    expect(records[0]!.run_count).toBe(1); // the last attribute, before the \r
+    expect(stats.malformed).toBe(0);
+  });
+
+  it.skipIf(!existsSync('/proc/self/fd'))('closes the file when the consumer stops early', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => eLine(`${i}.srv`, '2024-06-10T10:00:00Z', '06/10/2024 12:00:00')).join('');
+    const dir = await folder({ '20240610': lines });
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    let seen = 0;
+    for await (const _ of accountingLogSource({ dir, timeZone: PRAGUE }).jobs(w, newStats(), new AbortController().signal)) {
+      if (++seen === 5) break;
+    }
+    expect(seen).toBe(5);
+    // The descriptor is closed asynchronously.
+    for (let wait = 0; open() > before && wait < 100; wait++) await new Promise((r) => setTimeout(r, 20));
+    expect(open()).toBeLessThanOrEqual(before);
   });
 
   it('stops when the signal aborts, with the signal’s reason', async () => {
