@@ -25,7 +25,8 @@ export interface DemoLogResult {
   totals: { cpuTime: number; walltime: number; coreSeconds: number };
 }
 
-function mulberry32(seed: number) {
+/** A small seeded PRNG (mulberry32): the same seed gives the same log. */
+export function mulberry32(seed: number) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -13,6 +13,7 @@ import { parseAccountingBytes, parseAccountingLine } from '../../../src/relay/pb
 import { parseExecHost, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
 import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
 import { PayloadReader, splitAccountingHeader, tokenizePayload } from '../../../src/relay/pbs/line-tokenizer.ts';
+import { mulberry32 } from '../../../src/local/demo-accounting.ts';
 import {
   epochToRfc3339,
   parseDuration,
@@ -89,16 +90,6 @@ const edgeLines: string[] = [
   '',
 ];
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Deterministic variants: characters that matter to the quick paths, put anywhere. */
 function variants(lines: string[], count: number): string[] {
