@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { type JobRecord, JobRecordSchema } from '../../contracts/job-record.ts';
 import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
+import { offsetAt } from '../pbs/local-time.ts';
 
 /**
  * Job records from an accounting database (for instance one filled by torque2db): an operator's SQL
@@ -182,31 +183,9 @@ function isoUtc(ms: number): string {
   return date.toISOString().replace('.000Z', 'Z');
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
 /** The instant at which the clocks of `timeZone` show `wall` (a wall-clock time encoded as UTC ms). */
 export function zonedToUtc(wall: number, timeZone: string): number {
   if (timeZone === 'UTC') return wall;
   const first = wall - offsetAt(wall, timeZone);
   return wall - offsetAt(first, timeZone); // second pass: the offset on the right side of a DST change
-}
-
-function offsetAt(instant: number, timeZone: string): number {
-  let format = formats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formats.set(timeZone, format);
-  }
-  const p = Object.fromEntries(format.formatToParts(new Date(instant)).map((x) => [x.type, Number(x.value)]));
-  const shown = Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!);
-  return shown - (instant - (((instant % 1000) + 1000) % 1000));
 }
