@@ -48,6 +48,8 @@ export const ConfigSchema = z.object({
   COLLECTOR_API_KEY: keyList,
   /** Keys for the operator routes (Authorization: Bearer); comma-separated for rotation. */
   ADMIN_API_KEY: keyList,
+  /** Read-only keys for the reporting routes (`GET /usage`; Authorization: Bearer); the admin key works there too. */
+  READ_API_KEY: optional(keyList),
   /** Largest ingest request body in bytes (default 5 MiB). */
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
   /** Relays the daily collector reads from (JSON array); none: the cron has nothing to do. */

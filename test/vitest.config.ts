@@ -1,7 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_COLLECTOR_KEY_NEXT, TEST_RELAY_SECRET } from './support/keys.ts';
+import {
+  CRON_TEST_CLUSTER,
+  TEST_ADMIN_KEY,
+  TEST_COLLECTOR_KEY,
+  TEST_COLLECTOR_KEY_NEXT,
+  TEST_READ_KEY,
+  TEST_RELAY_SECRET,
+} from './support/keys.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,6 +39,7 @@ export default defineConfig({
                 DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
                 COLLECTOR_API_KEY: `${TEST_COLLECTOR_KEY},${TEST_COLLECTOR_KEY_NEXT}`,
                 ADMIN_API_KEY: TEST_ADMIN_KEY,
+                READ_API_KEY: TEST_READ_KEY,
                 RELAY_SECRET: TEST_RELAY_SECRET,
                 // The cron's cluster (support/collector-relay.ts); tests with other settings build their own config.
                 RELAYS: JSON.stringify([{ cluster: CRON_TEST_CLUSTER, url: inject('relayUrl'), authority: 'demo.local' }]),

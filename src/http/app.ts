@@ -10,6 +10,8 @@ import { registerHealth } from './routes/health/index.ts';
 import { registerCollection } from './routes/collection/index.ts';
 import { registerIngest } from './routes/ingest/index.ts';
 import { registerLinks } from './routes/links/index.ts';
+import { registerOperator } from './routes/operator/index.ts';
+import { registerUsage } from './routes/usage/index.ts';
 import { registerOpenApi } from './openapi.ts';
 
 export type AppEnv = HonoEnv & {
@@ -55,6 +57,8 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
   registerIngest(app);
   registerLinks(app);
   registerCollection(app);
+  registerUsage(app);
+  registerOperator(app);
   registerOpenApi(app);
 
   app.notFound((c) =>

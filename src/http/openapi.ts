@@ -8,6 +8,7 @@ import type { App } from './app.ts';
 import { EXPLORER_PATH, registerExplorer } from './explorer.ts';
 import { ADMIN_KEY_SCHEME } from './middleware/admin-key.ts';
 import { COLLECTOR_KEY_HEADER } from './middleware/collector-key.ts';
+import { READ_KEY_SCHEME } from './middleware/read-key.ts';
 
 /** Name of the security scheme collector routes reference: `security: [{ [COLLECTOR_KEY_SCHEME]: [] }]`. */
 export const COLLECTOR_KEY_SCHEME = 'collectorKey';
@@ -20,7 +21,8 @@ collectors send usage events in, allocation managers read usage out.
 Errors are always \`application/problem+json\` (\`type\`, \`title\`, \`status\`, \`detail\`, \`code\`, \`requestId\`,
 and \`errors: [{path, message}]\` when a request fails validation).
 
-Collector routes need a collector key in the \`${COLLECTOR_KEY_HEADER}\` header. In the explorer at
+Collector routes need a collector key in the \`${COLLECTOR_KEY_HEADER}\` header; reporting routes a read key (or an
+operator key) and operator routes an operator key, both as \`Authorization: Bearer <key>\`. In the explorer at
 [${EXPLORER_PATH}](${EXPLORER_PATH}), press **Authorize** and enter it once; then **Try it out** sends real requests to
 this deployment.`;
 
@@ -38,6 +40,11 @@ export function registerOpenApi(app: App): void {
     type: 'http',
     scheme: 'bearer',
     description: 'An operator key: one of the comma-separated keys in the ADMIN_API_KEY secret.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', READ_KEY_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A read key (one of READ_API_KEY) or an operator key (one of ADMIN_API_KEY).',
   });
 
   // Built on first use, once per app: every route is registered by then.

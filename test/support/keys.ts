@@ -4,6 +4,8 @@ export const TEST_COLLECTOR_KEY = 'test-collector-key-0123456789abcdef';
 export const TEST_COLLECTOR_KEY_NEXT = 'test-collector-key-next-fedcba9876543210';
 /** Operator key (Authorization: Bearer). */
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdef';
+/** Read-only key (Authorization: Bearer) for the reporting routes. */
+export const TEST_READ_KEY = 'test-read-key-0123456789abcdef';
 /** Relay secrets (test-only): the one the Worker under test signs with, and the next, as during a rotation. */
 export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';
 export const TEST_RELAY_SECRET_NEXT = 'test-relay-secret-next-fedcba9876543210';
