@@ -35,6 +35,7 @@ export const RelayEnvSchema = z.object({
   RELAY_ACCOUNTING_DB_URL: postgresUrl.optional(),
   RELAY_ACCOUNTING_DB_QUERY: optionalText,
   RELAY_MAX_WINDOW_DAYS: z.coerce.number().int().min(1).max(366).default(31),
+  RELAY_PARSE_THREADS: z.coerce.number().int().min(0).max(16).default(2),
 });
 
 export interface RelayConfig {
@@ -45,6 +46,8 @@ export interface RelayConfig {
   /** How local times in the sources are read (PBS logs and qstat print the server's local time). */
   timeZone: string;
   maxWindowDays: number;
+  /** Threads that parse accounting logs (0: the main thread parses them). */
+  parseThreads: number;
   accounting?: { dir: string };
   /** `argv[0]` is run directly, never through a shell. */
   qstat?: { command: string; argv: string[] };
@@ -72,6 +75,7 @@ export function parseRelayConfig(env: Record<string, string | undefined>): Relay
     secrets: e.RELAY_SECRETS,
     timeZone: e.RELAY_TIMEZONE,
     maxWindowDays: e.RELAY_MAX_WINDOW_DAYS,
+    parseThreads: e.RELAY_PARSE_THREADS,
   };
   if (e.RELAY_ACCOUNTING_DIR) config.accounting = { dir: e.RELAY_ACCOUNTING_DIR };
   if (e.RELAY_QSTAT_COMMAND) {

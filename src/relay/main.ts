@@ -2,8 +2,9 @@
  * `npm run relay` — the on-site relay (architecture §2): serves PBS job records to the Worker over
  * signed HTTP. Configuration comes from the environment (README, "Relay"); logs are JSON lines on stdout.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parseRelayConfig, type RelayConfig, RelayConfigError } from './config.ts';
+import { ParsePool } from './parse-pool.ts';
 import { type RelayLogEntry, startRelayServer } from './server.ts';
 import type { JobSource } from './source.ts';
 import { accountingLogSource } from './sources/accounting-log.ts';
@@ -13,10 +14,13 @@ import { qstatSource } from './sources/qstat-command.ts';
 const log = (level: RelayLogEntry['level'], msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
 
+/** The parse threads' script: built next to this file (dist/relay); absent when run from the sources. */
+const WORKER_SCRIPT = new URL('./accounting-worker.mjs', import.meta.url);
+
 /** The configured sources, in the order a request without `source` reads them. */
-function buildSources(config: RelayConfig): JobSource[] {
+function buildSources(config: RelayConfig, pool: ParsePool | undefined): JobSource[] {
   const sources: JobSource[] = [];
-  if (config.accounting) sources.push(accountingLogSource({ dir: config.accounting.dir, timeZone: config.timeZone }));
+  if (config.accounting) sources.push(accountingLogSource({ dir: config.accounting.dir, timeZone: config.timeZone, pool }));
   if (config.qstat) sources.push(qstatSource({ command: config.qstat.argv, timeZone: config.timeZone }));
   if (config.db) sources.push(databaseSource({ url: config.db.url, query: config.db.query, timeZone: config.timeZone }));
   return sources;
@@ -44,12 +48,18 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  let pool: ParsePool | undefined;
+  if (config.accounting && config.parseThreads > 0) {
+    if (existsSync(WORKER_SCRIPT)) pool = new ParsePool({ script: WORKER_SCRIPT, size: config.parseThreads });
+    else log('warn', 'parse threads need the built relay (npm run relay:build); accounting logs are parsed on the main thread');
+  }
+
   const server = await startRelayServer({
     host: config.host,
     port: config.port,
     secrets: config.secrets,
     maxWindowDays: config.maxWindowDays,
-    sources: buildSources(config),
+    sources: buildSources(config, pool),
   }).catch((err: Error) => {
     log('error', `cannot listen on ${config.host}:${config.port}: ${err.message}`);
     process.exit(1);
@@ -59,6 +69,7 @@ async function main(): Promise<void> {
     sources: describeSources(config),
     time_zone: config.timeZone,
     max_window_days: config.maxWindowDays,
+    parse_threads: pool?.size ?? 0,
     secrets: config.secrets.length,
   });
 
@@ -68,7 +79,7 @@ async function main(): Promise<void> {
       if (stopping) process.exit(1); // a second signal: stop now
       stopping = true;
       log('info', 'stopping', { signal });
-      void server.close().then(() => {
+      void Promise.all([server.close(), pool?.close()]).then(() => {
         log('info', 'stopped');
         process.exit(0);
       });

@@ -30,9 +30,9 @@ export function writeNdjsonLine(
 /** Lines are sent in chunks of about this size: one write (and one HTTP chunk) per record is far slower. */
 const CHUNK_BYTES = 64 * 1024;
 
-async function writeChunk(res: ServerResponse, text: string, signal: AbortSignal, stalledMs: number): Promise<void> {
+async function writeChunk(res: ServerResponse, data: string | Uint8Array, signal: AbortSignal, stalledMs: number): Promise<void> {
   signal.throwIfAborted();
-  if (res.write(text)) return;
+  if (res.write(data)) return;
   const stalled = AbortSignal.timeout(stalledMs);
   try {
     await once(res, 'drain', { signal: AbortSignal.any([signal, stalled]) });
@@ -56,9 +56,9 @@ export interface JobStreamResult {
 /**
  * Stream the jobs of `sources`, one after another, as NDJSON, then one summary line
  * (JobStreamSummarySchema). Only records whose `end` lies in [from, to) go out; anything else a source
- * yields is counted as skipped. A source that throws ends the response WITHOUT the summary line, so the
- * client can tell the stream was cut off; so does an abort, or a client that stops reading for
- * `stalledMs`. Never throws.
+ * yields is counted as skipped (a source that serves `ndjson` has filtered them itself). A source that
+ * throws ends the response WITHOUT the summary line, so the client can tell the stream was cut off;
+ * so does an abort, or a client that stops reading for `stalledMs`. Never throws.
  */
 export async function streamJobs(
   res: ServerResponse,
@@ -91,6 +91,16 @@ export async function streamJobs(
   try {
     for (const source of sources) {
       current = source.kind;
+      if (source.ndjson) {
+        // Parsed, filtered and serialised elsewhere (parse threads): only bytes to copy here.
+        for await (const block of source.ndjson(window, stats, signal)) {
+          flushPending();
+          await writeChunk(res, block.bytes, signal, stalledMs);
+          count += block.count;
+        }
+        signal.throwIfAborted();
+        continue;
+      }
       for await (const record of source.jobs(window, stats, signal)) {
         const end = record.end === null ? NaN : Date.parse(record.end);
         if (!(end >= from && end < to)) {

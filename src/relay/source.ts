@@ -33,4 +33,15 @@ export function noteMalformed(stats: SourceStats, example: string): void {
 export interface JobSource {
   readonly kind: JobSourceKind;
   jobs(window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<JobRecord>;
+  /**
+   * The same records as `jobs`, in the same order, already serialised: NDJSON lines in blocks (a source
+   * that parses on other threads offers this; the relay then only copies bytes to the socket).
+   */
+  ndjson?(window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock>;
+}
+
+/** Whole NDJSON lines (UTF-8, each ending in `\n`): `count` job records. */
+export interface NdjsonBlock {
+  bytes: Uint8Array;
+  count: number;
 }

@@ -43,8 +43,11 @@ export interface RelayProcessOptions {
 }
 
 let built: Promise<void> | undefined;
-/** Build dist/relay/main.mjs once per process, exactly as `npm run relay:build` does. */
-function buildRelayBundle(): Promise<void> {
+/** The parse threads' script in the bundle. */
+export const RELAY_WORKER_SCRIPT = new URL('../../dist/relay/accounting-worker.mjs', import.meta.url);
+
+/** Build dist/relay (main.mjs, accounting-worker.mjs) once per process, exactly as `npm run relay:build` does. */
+export function buildRelayBundle(): Promise<void> {
   built ??= new Promise<void>((resolve, reject) => {
     const b = spawn('npm', ['run', '-s', 'relay:build'], { cwd: ROOT, stdio: 'inherit' });
     b.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run relay:build exited with ${code}`))));

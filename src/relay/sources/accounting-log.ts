@@ -4,10 +4,13 @@ import { join, resolve } from 'node:path';
 import { addAbortSignal, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { JobRecord } from '../../contracts/job-record.ts';
-import { type AccountingLineOptions, parseAccountingBytes } from '../pbs/accounting-line.ts';
-import { DEFAULT_MAX_LINE_BYTES, type Line, lineText, readLineBatches } from '../pbs/line-reader.ts';
+import type { AccountingLineOptions } from '../pbs/accounting-line.ts';
+import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from '../pbs/line-reader.ts';
 import { accountingDaysForWindow, assertTimeZone, dayFileName } from '../pbs/local-time.ts';
-import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
+import type { ParsePool } from '../parse-pool.ts';
+import type { JobSource, NdjsonBlock, SourceStats, Window } from '../source.ts';
+import { keepEndIn, readAccountingLine } from './accounting-lines.ts';
+import { parseInThreads } from './accounting-threads.ts';
 
 export interface AccountingLogOptions {
   /** The PBS accounting folder (`$PBS_HOME/server_priv/accounting`). Nothing outside it is ever read. */
@@ -16,6 +19,11 @@ export interface AccountingLogOptions {
   timeZone: string;
   /** Longer lines are counted as malformed without being buffered. */
   maxLineBytes?: number;
+  /**
+   * Parse threads (parse-pool.ts): with them the source also serves `ndjson`, the day's lines parsed
+   * and serialised on the pool's threads, in file order. Without them only `jobs` (this thread).
+   */
+  pool?: ParsePool;
 }
 
 interface DayFile {
@@ -53,17 +61,6 @@ function openDayFile(file: DayFile, signal: AbortSignal): { input: Readable; clo
   return { input, close: () => (raw.destroy(), input.destroy()) };
 }
 
-/** Nothing but white space (`!/\S/`), decided on the bytes when they are ASCII. */
-function isBlank(line: Line): boolean {
-  const { bytes, start, end } = line;
-  for (let i = start; i < end; i++) {
-    const c = bytes[i]!;
-    if (c >= 128) return !/\S/.test(lineText(line));
-    if (c !== 32 && (c < 9 || c > 13)) return false;
-  }
-  return true;
-}
-
 /**
  * Job records from PBS accounting logs: one file per server-local day named `YYYYMMDD` (or
  * `YYYYMMDD.gz`) in `dir`. For a window it reads every local day the window touches plus one on each
@@ -79,17 +76,21 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
   const dir = resolve(options.dir);
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
 
-  /** The lines of each day file the window needs, a chunk at a time; the files are opened in turn. */
-  async function* chunks(window: Window, stats: SourceStats, signal: AbortSignal): AsyncGenerator<Chunk> {
+  /**
+   * What `read` makes of each day file the window needs, in order; the files are opened in turn and
+   * closed when `read` is done with them (or fails, or the consumer stops).
+   */
+  async function* readDays<T>(
+    window: Window,
+    stats: SourceStats,
+    signal: AbortSignal,
+    read: (stream: Readable, input: { name: string; lines: number }) => AsyncIterable<T>,
+  ): AsyncGenerator<T> {
     signal.throwIfAborted();
     const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
       throw new Error(`accounting folder ${dir}: ${err.code ?? err.message}`, { cause: err });
     });
     if (!folder.isDirectory()) throw new Error(`accounting folder ${dir}: not a directory`);
-    const fromMs = window.from.getTime();
-    const toMs = window.to.getTime();
-    // end ∈ [from, to), decided before the record is built; an unknown end (`end=0`) is never in a window.
-    const keepEnd = (end: number | null) => end !== null && end * 1000 >= fromMs && end * 1000 < toMs;
     for (const day of accountingDaysForWindow(window, options.timeZone)) {
       signal.throwIfAborted();
       const name = dayFileName(day);
@@ -101,12 +102,10 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       const input = { name: file.name, lines: 0 };
       stats.inputs.push(input);
       const { input: stream, close } = openDayFile(file, signal);
-      const origin = { file: file.name, line: 0 };
-      const parse = { keepEnd };
       try {
-        for await (const lines of readLineBatches(stream, maxLineBytes)) {
+        for await (const item of read(stream, input)) {
           signal.throwIfAborted();
-          yield { lines, input, origin, parse, maxLineBytes };
+          yield item;
         }
       } catch (err) {
         if (signal.aborted) throw signal.reason;
@@ -117,10 +116,25 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
     }
   }
 
+  const chunks = (window: Window, stats: SourceStats, signal: AbortSignal): AsyncGenerator<Chunk> => {
+    const parse = { keepEnd: keepEndIn(window.from.getTime(), window.to.getTime()) };
+    return readDays(window, stats, signal, async function* (stream, input) {
+      const origin = { file: input.name, line: 0 };
+      for await (const lines of readLineBatches(stream, maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
+    });
+  };
+
+  const pool = options.pool;
   return {
     kind: 'accounting',
     jobs: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<JobRecord> =>
       new Records(chunks(window, stats, signal), stats, signal),
+    ...(pool && {
+      ndjson: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock> =>
+        readDays(window, stats, signal, (stream, input) =>
+          parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }),
+        ),
+    }),
   };
 }
 
@@ -189,21 +203,15 @@ class Records implements AsyncIterableIterator<JobRecord> {
     const chunk = this.chunk;
     if (chunk === null) return null;
     const { lines, input, origin, parse, maxLineBytes } = chunk;
-    const stats = this.stats;
     while (this.at < lines.length) {
       const line = lines[this.at++]!;
       const n = ++input.lines;
-      if (line.oversized) {
-        noteMalformed(stats, `${input.name}:${n}: line longer than ${maxLineBytes} bytes`);
-      } else if (!line.complete) {
-        stats.skipped++; // PBS is still writing this record; the next read will see it whole
-      } else if (!isBlank(line)) {
-        origin.line = n;
-        const parsed = parseAccountingBytes(line.bytes, line.start, line.end, origin, parse);
-        if (parsed.kind === 'job') return parsed.record;
-        if (parsed.kind === 'skip') stats.skipped++;
-        else noteMalformed(stats, `${input.name}:${n}: ${parsed.reason}`);
+      if (!line.complete && !line.oversized) {
+        this.stats.skipped++; // PBS is still writing this record; the next read will see it whole
+        continue;
       }
+      const record = readAccountingLine(line, line.oversized, n, input.name, origin, parse, maxLineBytes, this.stats);
+      if (record !== null) return record;
     }
     return null;
   }

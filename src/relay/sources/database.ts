@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { type JobRecord, JobRecordSchema } from '../../contracts/job-record.ts';
 import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
 import { offsetAt } from '../pbs/local-time.ts';
@@ -43,6 +43,8 @@ export function databaseSource(options: DatabaseSourceOptions): JobSource {
       signal.throwIfAborted();
       const input = { name: label, lines: 0 };
       stats.inputs.push(input);
+      // Loaded on first use: a relay without a database source never pays for the driver (~8 MB).
+      const { default: pg } = await import('pg');
       const client = new pg.Client({
         connectionString: options.url,
         fallback_application_name: 'zeus-relay', // the URL's application_name wins

@@ -22,8 +22,11 @@ describe('relay configuration', () => {
       secrets: [SECRET],
       timeZone: 'UTC',
       maxWindowDays: 31,
+      parseThreads: 2,
       accounting: { dir: '/var/spool/pbs/server_priv/accounting' },
     });
+    expect(parseRelayConfig({ ...base, RELAY_PARSE_THREADS: '0' }).parseThreads).toBe(0);
+    expect(() => parseRelayConfig({ ...base, RELAY_PARSE_THREADS: '17' })).toThrow(/RELAY_PARSE_THREADS/);
   });
 
   it('reads every source and splits the qstat command into argv', () => {

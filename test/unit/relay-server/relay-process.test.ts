@@ -252,3 +252,33 @@ describe('relay process: parameters and paths', () => {
     expect(lines[0]).toMatchObject({ status: 200, records: 40, source: 'accounting', from: '2025-11-19T00:00:00.000Z' });
   });
 });
+
+describe('relay process: the built relay parses on threads and serves the same bytes', () => {
+  it('a generated day with noise: the same NDJSON body from the bundle (2 parse threads) as from the sources (main thread)', async () => {
+    const { writeDemoAccountingLog } = await import('../../../src/local/demo-accounting.ts');
+    const threaded = await startRelayProcess({ accountingFiles: {}, bundle: true, env: { RELAY_TIMEZONE: 'Europe/Prague' } });
+    try {
+      await writeDemoAccountingLog({ dir: threaded.accountingDir, days: ['2026-02-10'], jobsPerDay: 3000, timeZone: 'Europe/Prague', seed: 9 });
+      writeFileSync(join(threaded.accountingDir, '20260210'), 'garbage line\n\n', { flag: 'a' });
+      const single = await startRelayProcess({
+        accountingFiles: {},
+        env: { RELAY_TIMEZONE: 'Europe/Prague', RELAY_ACCOUNTING_DIR: threaded.accountingDir },
+      });
+      try {
+        const started = await threaded.waitForLog((l) => l.msg === 'listening');
+        expect(started.parse_threads).toBe(2);
+        expect((await single.waitForLog((l) => l.msg === 'listening')).parse_threads).toBe(0);
+        const path = '/v1/jobs?from=2026-02-10T00:00:00Z&to=2026-02-11T00:00:00Z';
+        const [a, b] = await Promise.all([threaded.fetch(path).then((r) => r.text()), single.fetch(path).then((r) => r.text())]);
+        const stream = parseJobStream(a);
+        expect(stream.records).toHaveLength(3000);
+        expect(stream.summary).toMatchObject({ count: 3000, malformed: 1 });
+        expect(a).toBe(b);
+      } finally {
+        await single.stop();
+      }
+    } finally {
+      await threaded.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,108 @@
+/**
+ * Reading the lines of an accounting day file, shared by the relay's two ways of doing it: one record
+ * at a time on the main thread (accounting-log.ts `jobs`) and blocks of lines on parse threads
+ * (`parseBlock`, run by accounting-worker.ts; accounting-threads.ts hands the blocks out).
+ */
+import type { JobRecord } from '../../contracts/job-record.ts';
+import { type AccountingLineOptions, parseAccountingBytes } from '../pbs/accounting-line.ts';
+import { type Line, lineText } from '../pbs/line-reader.ts';
+import { newStats, noteMalformed, type SourceStats } from '../source.ts';
+
+/** Nothing but white space (`!/\S/`), decided on the bytes when they are ASCII. */
+function isBlank(line: Line): boolean {
+  const { bytes, start, end } = line;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 128) return !/\S/.test(lineText(line));
+    if (c !== 32 && (c < 9 || c > 13)) return false;
+  }
+  return true;
+}
+
+/**
+ * One complete line of a day file (line `n` of `file`): its record when it is an E or R record whose
+ * end is in the window; otherwise null, counted in `stats` (blank: nothing; other record types and
+ * ends outside the window: skipped; anything unreadable or longer than `maxLineBytes`: malformed,
+ * with `file:n: why`). The in-thread reader and the parse threads both use it.
+ */
+export function readAccountingLine(
+  line: Line,
+  oversized: boolean,
+  n: number,
+  file: string,
+  origin: { file: string; line: number },
+  parse: AccountingLineOptions,
+  maxLineBytes: number,
+  stats: SourceStats,
+): JobRecord | null {
+  if (oversized || line.end - line.start > maxLineBytes) {
+    noteMalformed(stats, `${file}:${n}: line longer than ${maxLineBytes} bytes`);
+    return null;
+  }
+  if (isBlank(line)) return null;
+  origin.line = n;
+  const parsed = parseAccountingBytes(line.bytes, line.start, line.end, origin, parse);
+  if (parsed.kind === 'job') return parsed.record;
+  if (parsed.kind === 'skip') stats.skipped++;
+  else noteMalformed(stats, `${file}:${n}: ${parsed.reason}`);
+  return null;
+}
+
+/** end ∈ [from, to), decided before the record is built; an unknown end (`end=0`) is never in a window. */
+export function keepEndIn(fromMs: number, toMs: number): (end: number | null) => boolean {
+  return (end) => end !== null && end * 1000 >= fromMs && end * 1000 < toMs;
+}
+
+/** A block of whole lines of one day file, for a parse thread. */
+export interface ParseBlockTask {
+  /** The file's name, for `origin.file` and malformed examples. */
+  file: string;
+  /** Whole lines, each ending in `\n`. */
+  bytes: Uint8Array;
+  /** Line number of the block's first line in the file (1-based). */
+  firstLine: number;
+  fromMs: number;
+  toMs: number;
+  maxLineBytes: number;
+}
+
+export interface ParseBlockResult {
+  /** The block's job records as NDJSON, in line order. */
+  ndjson: Uint8Array;
+  count: number;
+  skipped: number;
+  malformed: number;
+  /** The first malformed examples (at most 20, as SourceStats keeps). */
+  examples: string[];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Parse a block as the main thread would, line by line (readAccountingLine), and serialise its records.
+ * Pure: the same block gives the same result on any thread.
+ */
+export function parseBlock(task: ParseBlockTask): ParseBlockResult {
+  const { file, firstLine, maxLineBytes } = task;
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  const stats = newStats();
+  const origin = { file, line: 0 };
+  const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
+  const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
+  let out = '';
+  let count = 0;
+  let n = firstLine;
+  for (let start = 0; start < bytes.length; n++) {
+    let nl = bytes.indexOf(10, start);
+    if (nl === -1) nl = bytes.length;
+    line.start = start;
+    line.end = nl;
+    const record = readAccountingLine(line, false, n, file, origin, parse, maxLineBytes, stats);
+    if (record !== null) {
+      out += `${JSON.stringify(record)}\n`;
+      count++;
+    }
+    start = nl + 1;
+  }
+  return { ndjson: encoder.encode(out), count, skipped: stats.skipped, malformed: stats.malformed, examples: stats.malformed_examples };
+}
