@@ -1,9 +1,17 @@
 import { planCollection } from './collector/plan.ts';
 import { createApp } from './http/app.ts';
+import type { SwaggerUiFile } from './http/explorer.ts';
 import { handleQueue } from './queues.ts';
 import { getServices } from './services.ts';
 
-const app = createApp(getServices);
+/** The explorer's Swagger UI files, bundled as text modules (wrangler.toml `[[rules]] type = "Text"`). */
+const swaggerUiModules: Record<SwaggerUiFile, () => Promise<{ default: string }>> = {
+  'swagger-ui-bundle.js': () => import('swagger-ui-dist/swagger-ui-bundle.js'),
+  'swagger-ui.css': () => import('swagger-ui-dist/swagger-ui.css'),
+  'index.css': () => import('swagger-ui-dist/index.css'),
+};
+
+const app = createApp(getServices, { loadSwaggerUiFile: async (file) => (await swaggerUiModules[file]()).default });
 
 export default {
   fetch: app.fetch,

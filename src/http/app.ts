@@ -12,6 +12,7 @@ import { registerIngest } from './routes/ingest/index.ts';
 import { registerLinks } from './routes/links/index.ts';
 import { registerOperator } from './routes/operator/index.ts';
 import { registerUsage } from './routes/usage/index.ts';
+import type { LoadSwaggerUiFile } from './explorer.ts';
 import { registerOpenApi } from './openapi.ts';
 
 export type AppEnv = HonoEnv & {
@@ -40,11 +41,17 @@ const defaultHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
   }
 };
 
+/** What only the runtime's entry knows how to do (src/index.ts for the Worker, src/deno/main.ts for Deno). */
+export interface AppRuntime {
+  /** Read one of Swagger UI's files for the /doc explorer; without it they are 404 (apps built for other tests). */
+  loadSwaggerUiFile?: LoadSwaggerUiFile;
+}
+
 /**
  * The HTTP app, independent of the runtime: the Worker entry, Deno or a test gives it a
  * way to build its services from the environment it was handed.
  */
-export function createApp(resolveServices: (env: Record<string, unknown>) => Services): App {
+export function createApp(resolveServices: (env: Record<string, unknown>) => Services, runtime: AppRuntime = {}): App {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
 
   app.use(async (c, next) => {
@@ -59,7 +66,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
   registerCollection(app);
   registerUsage(app);
   registerOperator(app);
-  registerOpenApi(app);
+  registerOpenApi(app, runtime.loadSwaggerUiFile);
 
   app.notFound((c) =>
     problemResponse(new ApiError({ code: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }), c.var.requestId),

@@ -1,10 +1,11 @@
 /**
  * The API explorer at /doc: Swagger UI served entirely by this Worker, so it works on a site with no
  * internet. The page is a few hundred bytes of server-rendered HTML; the Swagger UI files come from the
- * swagger-ui-dist package as text modules (wrangler.toml `[[rules]] type = "Text"`), loaded on the first
- * request that needs them and served under a versioned path, so browsers may keep them for a year.
+ * swagger-ui-dist package, read through the runtime's own loader (the Worker: text modules, wrangler.toml
+ * `[[rules]] type = "Text"`; Deno: the files in node_modules) on the first request that needs them, and
+ * served under a versioned path, so browsers may keep them for a year.
  */
-import { version as SWAGGER_UI_VERSION } from 'swagger-ui-dist/package.json';
+import swaggerUiPackage from 'swagger-ui-dist/package.json' with { type: 'json' };
 import type { App } from './app.ts';
 import { ApiError } from './problem.ts';
 
@@ -12,17 +13,17 @@ export const EXPLORER_PATH = '/doc';
 /** Our own files (the page's start-up script): they change with this service. */
 export const EXPLORER_ASSETS_PATH = `${EXPLORER_PATH}/assets`;
 /** Swagger UI's files: they change only with the swagger-ui-dist version, which is part of the path. */
-export const SWAGGER_UI_ASSETS_PATH = `${EXPLORER_ASSETS_PATH}/swagger-ui-${SWAGGER_UI_VERSION}`;
+export const SWAGGER_UI_ASSETS_PATH = `${EXPLORER_ASSETS_PATH}/swagger-ui-${swaggerUiPackage.version}`;
 
 const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
 
-/** Every file of swagger-ui-dist the page loads. Each import must match a glob of the Text rule. */
-const SWAGGER_UI_FILES = new Map<string, { type: string; load: () => Promise<{ default: string }> }>([
-  ['swagger-ui-bundle.js', { type: JS, load: () => import('swagger-ui-dist/swagger-ui-bundle.js') }],
-  ['swagger-ui.css', { type: CSS, load: () => import('swagger-ui-dist/swagger-ui.css') }],
-  ['index.css', { type: CSS, load: () => import('swagger-ui-dist/index.css') }],
-]);
+/** Every file of swagger-ui-dist the page loads, with its content type. */
+const SWAGGER_UI_FILES = { 'swagger-ui-bundle.js': JS, 'swagger-ui.css': CSS, 'index.css': CSS } as const;
+export type SwaggerUiFile = keyof typeof SWAGGER_UI_FILES;
+/** How the runtime reads one of those files as text (its entry supplies it: src/index.ts, src/deno/main.ts). */
+export type LoadSwaggerUiFile = (file: SwaggerUiFile) => Promise<string>;
+const isSwaggerUiFile = (name: string): name is SwaggerUiFile => Object.hasOwn(SWAGGER_UI_FILES, name);
 
 /**
  * Only this origin, for everything: scripts and styles from files (no inline code), images from files or
@@ -84,19 +85,38 @@ function renderStartScript(specUrl: string): string {
   return `window.ui = SwaggerUIBundle(Object.assign(${JSON.stringify(options)}, { presets: [SwaggerUIBundle.presets.apis] }));\n`;
 }
 
-/** GET /doc, its start-up script and Swagger UI's files; nothing here refers to another origin. */
-export function registerExplorer(app: App, opts: { title: string; specUrl: string }): void {
+/**
+ * GET /doc, its start-up script and Swagger UI's files; nothing here refers to another origin. Each file
+ * is read once (a failed read is tried again on the next request); without `loadSwaggerUiFile` (an app
+ * built only for tests of other routes) the files are 404.
+ */
+export function registerExplorer(
+  app: App,
+  opts: { title: string; specUrl: string; loadSwaggerUiFile?: LoadSwaggerUiFile | undefined },
+): void {
   const page = renderPage(opts.title, opts.specUrl);
   const startScript = renderStartScript(opts.specUrl);
+  const loaded = new Map<SwaggerUiFile, Promise<string>>();
+  const load = (file: SwaggerUiFile, read: LoadSwaggerUiFile) => {
+    let text = loaded.get(file);
+    if (!text) {
+      text = read(file);
+      text.catch(() => loaded.delete(file));
+      loaded.set(file, text);
+    }
+    return text;
+  };
 
   app.get(EXPLORER_PATH, (c) =>
     c.html(page, 200, { ...REVALIDATE, 'Content-Security-Policy': EXPLORER_CSP, 'Referrer-Policy': 'no-referrer' }),
   );
   app.get(`${EXPLORER_ASSETS_PATH}/explorer.js`, (c) => c.body(startScript, 200, { ...REVALIDATE, 'Content-Type': JS }));
   app.get(`${SWAGGER_UI_ASSETS_PATH}/:file`, async (c) => {
-    const file = SWAGGER_UI_FILES.get(c.req.param('file'));
-    if (!file) throw new ApiError({ code: 'not_found', detail: `no explorer asset ${c.req.path}` });
-    const { default: text } = await file.load();
-    return c.body(text, 200, { ...IMMUTABLE, 'Content-Type': file.type });
+    const file = c.req.param('file');
+    if (!isSwaggerUiFile(file) || !opts.loadSwaggerUiFile) {
+      throw new ApiError({ code: 'not_found', detail: `no explorer asset ${c.req.path}` });
+    }
+    const text = await load(file, opts.loadSwaggerUiFile);
+    return c.body(text, 200, { ...IMMUTABLE, 'Content-Type': SWAGGER_UI_FILES[file] });
   });
 }

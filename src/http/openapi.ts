@@ -3,9 +3,10 @@
  * definitions and zod schemas the routes validate with (no second copy of any shape); `GET /doc` is
  * Swagger UI over it, served by this Worker alone (see explorer.ts).
  */
-import { version } from '../../package.json';
+// Import attributes: Deno requires them for JSON; esbuild (wrangler) and vite read them too.
+import packageJson from '../../package.json' with { type: 'json' };
 import type { App } from './app.ts';
-import { EXPLORER_PATH, registerExplorer } from './explorer.ts';
+import { EXPLORER_PATH, type LoadSwaggerUiFile, registerExplorer } from './explorer.ts';
 import { ADMIN_KEY_SCHEME } from './middleware/admin-key.ts';
 import { COLLECTOR_KEY_HEADER } from './middleware/collector-key.ts';
 import { READ_KEY_SCHEME } from './middleware/read-key.ts';
@@ -29,7 +30,7 @@ this deployment.`;
 type OpenApiDocument = ReturnType<App['getOpenAPI31Document']>;
 
 /** Register the collector key scheme, `GET /openapi.json` and the explorer. Call after every route. */
-export function registerOpenApi(app: App): void {
+export function registerOpenApi(app: App, loadSwaggerUiFile?: LoadSwaggerUiFile): void {
   app.openAPIRegistry.registerComponent('securitySchemes', COLLECTOR_KEY_SCHEME, {
     type: 'apiKey',
     in: 'header',
@@ -52,7 +53,7 @@ export function registerOpenApi(app: App): void {
   app.get(OPENAPI_PATH, (c) => {
     document ??= app.getOpenAPI31Document({
       openapi: '3.1.0',
-      info: { title: TITLE, version, description: DESCRIPTION },
+      info: { title: TITLE, version: packageJson.version, description: DESCRIPTION },
     });
     const { openapi, info, ...rest } = document;
     // The origin this request reached: "Try it out" then goes back to the same place, whatever the host name.
@@ -60,5 +61,5 @@ export function registerOpenApi(app: App): void {
     return c.json({ openapi, info, servers, ...rest }, 200, { 'Cache-Control': 'no-cache' });
   });
 
-  registerExplorer(app, { title: TITLE, specUrl: OPENAPI_PATH });
+  registerExplorer(app, { title: TITLE, specUrl: OPENAPI_PATH, loadSwaggerUiFile });
 }
