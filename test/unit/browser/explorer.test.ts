@@ -4,32 +4,18 @@
  * blocked and recorded. Then an event sent through the page's own UI (Authorize, Try it out, Execute)
  * must come back 200 and be in the database.
  */
-import { existsSync } from 'node:fs';
 import { neon, neonConfig } from '@neondatabase/serverless';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type GuardedPage, launchChromium, openGuardedPage } from '../../support/browser.ts';
 import { makeEvent, uniqueId } from '../../support/events.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../../support/keys.ts';
 import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-sync',
-];
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 let worker: WranglerDev;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   [worker, browser] = await Promise.all([
     startWranglerDev({
       DATABASE_URL: inject('databaseUrl'),
@@ -37,7 +23,7 @@ beforeAll(async () => {
       COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
       ADMIN_API_KEY: TEST_ADMIN_KEY,
     }),
-    chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true }),
+    launchChromium(),
   ]);
 }, 90_000);
 
@@ -46,49 +32,13 @@ afterAll(async () => {
   await worker?.stop();
 });
 
-interface Session {
-  context: BrowserContext;
-  page: Page;
-  /** Requests to anything but loopback: aborted before they left the browser. */
-  blocked: string[];
-  /** Paths of the loopback requests let through (proof that the route saw the traffic). */
-  allowed: string[];
-  /** Uncaught page errors and console errors. */
-  errors: string[];
-  cspViolations(): Promise<string[]>;
-}
-
-/** A fresh browser context with the network cut to loopback, on the explorer page. */
-async function openExplorer(): Promise<Session> {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(10_000);
-  const blocked: string[] = [];
-  const allowed: string[] = [];
-  const errors: string[] = [];
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (LOOPBACK.has(url.hostname)) {
-      allowed.push(url.pathname);
-      return route.continue();
-    }
-    blocked.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  // Runs in the page before its own scripts (a string: this project's types have no DOM).
-  await context.addInitScript({
-    content: `window.cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
-  });
-  const page = await context.newPage();
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
-  });
-  const res = await page.goto(`${worker.origin}/doc`);
+/** A fresh browser context with the network cut to loopback (support/browser.ts), on the explorer page. */
+async function openExplorer(): Promise<GuardedPage> {
+  const s = await openGuardedPage(browser);
+  const res = await s.page.goto(`${worker.origin}/doc`);
   expect(res?.status()).toBe(200);
-  await page.locator('.swagger-ui .info .title').waitFor();
-  const cspViolations = () => page.evaluate<string[]>('window.cspViolations');
-  return { context, page, blocked, allowed, errors, cspViolations };
+  await s.page.locator('.swagger-ui .info .title').waitFor();
+  return s;
 }
 
 /** The operation block for `METHOD path` on the page. */

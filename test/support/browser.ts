@@ -1,0 +1,67 @@
+/**
+ * Headless Chromium for the browser tests (Debian's package, see .ci/run), with the network cut:
+ * every request to a host other than loopback is aborted before it leaves the browser, and recorded,
+ * as are page errors, console errors and Content-Security-Policy violations.
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
+];
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+export interface GuardedPage {
+  context: BrowserContext;
+  page: Page;
+  /** Requests to anything but loopback: aborted before they left the browser. */
+  blocked: string[];
+  /** Paths of the loopback requests let through (proof that the route saw the traffic). */
+  allowed: string[];
+  /** Uncaught page errors and console errors. */
+  errors: string[];
+  cspViolations(): Promise<string[]>;
+}
+
+/** A fresh browser context with the network cut to loopback, and a blank page in it. */
+export async function openGuardedPage(browser: Browser): Promise<GuardedPage> {
+  const context = await browser.newContext();
+  context.setDefaultTimeout(10_000);
+  const blocked: string[] = [];
+  const allowed: string[] = [];
+  const errors: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (LOOPBACK.has(url.hostname)) {
+      allowed.push(url.pathname);
+      return route.continue();
+    }
+    blocked.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  // Runs in the page before its own scripts (a string: this project's types have no DOM).
+  await context.addInitScript({
+    content: `window.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
+  });
+  const cspViolations = () => page.evaluate<string[]>('window.cspViolations');
+  return { context, page, blocked, allowed, errors, cspViolations };
+}
