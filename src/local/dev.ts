@@ -31,6 +31,7 @@ const devVars = readDevVars('.dev.vars');
 const setting = (key: string, fallback: string) => process.env[key] || devVars[key] || fallback;
 const collectorKey = setting('COLLECTOR_API_KEY', 'dev-collector-key-change-me');
 const adminKey = setting('ADMIN_API_KEY', 'dev-admin-key-change-me');
+const readKey = setting('READ_API_KEY', 'dev-read-key-change-me');
 const relaySecret = setting('RELAY_SECRET', 'dev-relay-secret-change-me');
 say(`database: ${redactUrl(databaseUrl)} (${from})`);
 
@@ -125,6 +126,7 @@ const vars: Record<string, string> = {
   DATABASE_HTTP_URL: gateway.sqlUrl,
   ...(devVars.COLLECTOR_API_KEY ? {} : { COLLECTOR_API_KEY: collectorKey }),
   ...(devVars.ADMIN_API_KEY ? {} : { ADMIN_API_KEY: adminKey }),
+  ...(devVars.READ_API_KEY ? {} : { READ_API_KEY: readKey }),
   ...(devVars.RELAY_SECRET ? {} : { RELAY_SECRET: relaySecret }),
   ...(devVars.RELAYS ? {} : { RELAYS: demoRelays }),
   ...(devVars.COLLECT_START_DATE ? {} : { COLLECT_START_DATE: demoDays[0]! }),
@@ -150,6 +152,7 @@ for (let i = 0; i < 120 && !stopping; i++) {
       say(`ready in ${elapsed()}: http://127.0.0.1:${PORT}/ — explorer at /doc. Ctrl-C stops everything.`);
       say(`collect the demo cluster now: curl 'http://127.0.0.1:${PORT}/__scheduled?cron=15+2+*+*+*'`);
       say(`then: curl -H 'Authorization: Bearer ${adminKey === 'dev-admin-key-change-me' ? adminKey : '<ADMIN_API_KEY>'}' http://127.0.0.1:${PORT}/admin/collection/runs`);
+      say(`operator page: http://127.0.0.1:${PORT}/operator (sign in with ${adminKey === 'dev-admin-key-change-me' ? adminKey : 'an ADMIN_API_KEY'})`);
       break;
     }
   } catch {
