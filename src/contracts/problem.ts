@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   bad_request: { status: 400, title: 'Bad request' },
   malformed_json: { status: 400, title: 'Malformed JSON' },
   validation_failed: { status: 422, title: 'Validation failed' },
+  report_too_large: { status: 422, title: 'Report too large' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },

@@ -7,6 +7,7 @@ import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
+import { benchReporting } from './reporting.ts';
 
 const databaseUrl =
   process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -45,4 +46,9 @@ if (wanted('collector')) {
 if (wanted('mapping')) {
   console.log('\n== Part 4: link mapping (events per second) ==');
   await benchMapping(databaseUrl);
+}
+
+if (wanted('reporting')) {
+  console.log('\n== Part 5: reporting (GET /usage over a year) ==');
+  await benchReporting(databaseUrl);
 }
