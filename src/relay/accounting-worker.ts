@@ -17,5 +17,7 @@ port.on('message', ({ id, task }: ParseRequest) => {
     port.postMessage({ id, ok: false, message: (err as Error).message } satisfies ParseReply);
     return;
   }
-  port.postMessage(reply, [reply.result.ndjson.buffer as ArrayBuffer]);
+  // Memory of its own is moved to the main thread, not copied; the slot's shared memory needs neither.
+  const own = reply.result.ndjson;
+  port.postMessage(reply, own ? [own.buffer as ArrayBuffer] : []);
 });

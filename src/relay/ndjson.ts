@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { JobStreamSummary } from '../contracts/job-record.ts';
-import { type JobSource, newStats, type Window } from './source.ts';
+import { type JobSource, type NdjsonBlock, newStats, type Window } from './source.ts';
 
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
 
@@ -33,6 +33,10 @@ const CHUNK_BYTES = 64 * 1024;
 async function writeChunk(res: ServerResponse, data: string | Uint8Array, signal: AbortSignal, stalledMs: number): Promise<void> {
   signal.throwIfAborted();
   if (res.write(data)) return;
+  await waitForDrain(res, signal, stalledMs);
+}
+
+async function waitForDrain(res: ServerResponse, signal: AbortSignal, stalledMs: number): Promise<void> {
   const stalled = AbortSignal.timeout(stalledMs);
   try {
     await once(res, 'drain', { signal: AbortSignal.any([signal, stalled]) });
@@ -40,6 +44,41 @@ async function writeChunk(res: ServerResponse, data: string | Uint8Array, signal
     if (stalled.aborted && !signal.aborted) throw new StalledClientError(`the client read nothing for ${stalledMs} ms`);
     throw err;
   }
+}
+
+/** Release fns of blocks written but not yet flushed, per response: `close` releases what is left. */
+const unflushed = new WeakMap<ServerResponse, Set<() => void>>();
+
+/**
+ * Write a borrowed block (NdjsonBlock.release): its memory is released once the socket has taken it,
+ * or when the response closes, whichever comes first (a destroyed socket may never call back).
+ */
+async function writeBlock(res: ServerResponse, block: NdjsonBlock, signal: AbortSignal, stalledMs: number): Promise<void> {
+  const release = block.release;
+  if (!release) return writeChunk(res, block.bytes, signal, stalledMs);
+  if (signal.aborted || res.destroyed) {
+    release();
+    signal.throwIfAborted();
+    return;
+  }
+  let held = unflushed.get(res);
+  if (!held) {
+    const set = new Set<() => void>();
+    unflushed.set(res, set);
+    res.once('close', () => {
+      for (const r of set) r();
+      set.clear();
+    });
+    held = set;
+  }
+  const set = held;
+  set.add(release);
+  const done = () => {
+    set.delete(release);
+    release();
+  };
+  if (res.write(block.bytes, done)) return;
+  await waitForDrain(res, signal, stalledMs);
 }
 
 export interface JobStreamResult {
@@ -95,7 +134,7 @@ export async function streamJobs(
         // Parsed, filtered and serialised elsewhere (parse threads): only bytes to copy here.
         for await (const block of source.ndjson(window, stats, signal)) {
           flushPending();
-          await writeChunk(res, block.bytes, signal, stalledMs);
+          await writeBlock(res, block, signal, stalledMs);
           count += block.count;
         }
         signal.throwIfAborted();

@@ -44,4 +44,9 @@ export interface JobSource {
 export interface NdjsonBlock {
   bytes: Uint8Array;
   count: number;
+  /**
+   * The bytes are borrowed: call once they are written out (or will not be), after which they may
+   * change. Calling it more than once is harmless.
+   */
+  release?: () => void;
 }

@@ -6,6 +6,7 @@
  *   - the whole day collected end to end: relay → Worker (wrangler dev) → gateway → PostgreSQL.
  */
 import { createReadStream, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,7 +16,7 @@ import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { PbsEventBuilder } from '../../src/collector/transform/pbs-events.ts';
 import { writeDemoAccountingLog } from '../../src/local/demo-accounting.ts';
 import { migrateDatabase } from '../../src/local/migrate.ts';
-import { startRelayProcess } from '../support/relay-process.ts';
+import { relayNodeFlags, startRelayProcess } from '../support/relay-process.ts';
 import { startWranglerDev } from '../support/wrangler-dev.ts';
 import { spawnGateway } from './lib.ts';
 
@@ -38,6 +39,7 @@ async function plainSplit(dir: string): Promise<{ lines: number; seconds: number
 
 export async function benchCollector(databaseUrl: string): Promise<Record<string, number>> {
   const relay = await startRelayProcess({ accountingFiles: {}, env: { RELAY_TIMEZONE: TZ }, bundle: true });
+  const started = relay.logs().find((l) => l.msg === 'listening')!;
   const figures: Record<string, number> = {};
   try {
     let t = performance.now();
@@ -52,38 +54,46 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
     // The relay: parse, filter by window, serialise NDJSON, stream over HTTP (read and discarded here).
     const from = `${DAY}T00:00:00.000Z`;
     const to = new Date(Date.parse(from) + 86_400_000).toISOString();
-    // Read with node:http, counting newlines on the raw bytes: as cheap a reader as can be, so that
-    // what is measured is the relay (fetch's web streams cost the reader more than the relay's writes).
+    // The reader is curl into /dev/null, the cheapest there is: on two cores a reader in this process
+    // would take CPU from the relay. The relay's own log line gives the records it wrote.
     const path = `/v1/jobs?${new URLSearchParams({ from, to })}`;
     const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
-    let records = 0;
-    const kept: Buffer[] = [];
-    let keptLines = 0;
     t = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      http
-        .get(`${relay.url}${path}`, { headers }, (res) => {
-          if (res.statusCode !== 200) reject(new Error(`relay answered ${res.statusCode}`));
-          res.on('data', (buf: Buffer) => {
-            let lines = 0;
-            for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) lines++;
-            records += lines;
-            if (keptLines < 50_000) {
-              kept.push(buf); // the first 50k records, for the transform below
-              keptLines += lines;
-            }
-          });
-          res.on('end', resolve);
-          res.on('error', reject);
-        })
-        .on('error', reject);
-    });
-    records -= 1; // the summary line
+    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `${relay.url}${path}`], { encoding: 'utf8' });
     const relaySeconds = (performance.now() - t) / 1000;
+    if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
+    const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/jobs');
+    const records = Number(logged.records);
+    if (logged.complete !== true || records !== JOBS) throw new Error(`the relay wrote ${records} records, complete: ${logged.complete}`);
     const relayRate = records / relaySeconds;
     const relayRss = peakRss(relay.pid);
-    console.log(`relay /v1/jobs (parse + NDJSON over HTTP):          ${relayRate.toFixed(0).padStart(9)} records/s, ${records} records, peak RSS ${mib(relayRss)}`);
+    console.log(
+      `relay /v1/jobs (parse + NDJSON over HTTP, ${mib(Number(curl.stdout.split(' ')[1]))}): ${relayRate.toFixed(0).padStart(9)} records/s, ` +
+        `${records} records, peak RSS ${mib(relayRss)} (node ${relayNodeFlags().join(' ')}, ${started.parse_threads} parse threads)`,
+    );
     console.log(`ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay RSS target < 100 MiB`);
+
+    // The first 50k records, as the Worker would receive them, for the transform below.
+    const kept: Buffer[] = [];
+    let keptLines = 0;
+    await new Promise<void>((resolve, reject) => {
+      void signRelayRequest(relay.secrets[0]!, 'GET', path).then((h) =>
+        http
+          .get(`${relay.url}${path}`, { headers: h }, (res) => {
+            res.on('data', (buf: Buffer) => {
+              kept.push(buf);
+              for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) keptLines++;
+              if (keptLines >= 50_000) {
+                res.destroy();
+                resolve();
+              }
+            });
+            res.on('end', resolve);
+            res.on('error', () => resolve());
+          })
+          .on('error', reject),
+      );
+    });
 
     // The transform, over the records the Worker would receive (validated as the Worker does).
     const jobs: JobRecord[] = Buffer.concat(kept)

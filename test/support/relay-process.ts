@@ -4,7 +4,7 @@
  * for assertions. No vitest imports: usable from a globalSetup as well as from a test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
@@ -47,6 +47,14 @@ let built: Promise<void> | undefined;
 export const RELAY_WORKER_SCRIPT = new URL('../../dist/relay/accounting-worker.mjs', import.meta.url);
 
 /** Build dist/relay (main.mjs, accounting-worker.mjs) once per process, exactly as `npm run relay:build` does. */
+/** The node flags `npm run relay` starts the bundle with (package.json), so tests and benchmarks run the same. */
+export function relayNodeFlags(): string[] {
+  const script = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.relay ?? '';
+  const m = / node ((?:--\S+ )*)dist\/relay\/main\.mjs/.exec(script);
+  if (!m) throw new Error(`package.json's relay script does not run "node [flags] dist/relay/main.mjs": ${script}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
 export function buildRelayBundle(): Promise<void> {
   built ??= new Promise<void>((resolve, reject) => {
     const b = spawn('npm', ['run', '-s', 'relay:build'], { cwd: ROOT, stdio: 'inherit' });
@@ -105,7 +113,7 @@ export async function startRelayProcess(options: RelayProcessOptions = {}): Prom
   // The parent's RELAY_* never leak in: the relay sees exactly what the test configures.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RELAY_')));
   if (options.bundle) await buildRelayBundle();
-  const entry = options.bundle ? ['dist/relay/main.mjs'] : ['--import', 'tsx', 'src/relay/main.ts'];
+  const entry = options.bundle ? [...relayNodeFlags(), 'dist/relay/main.mjs'] : ['--import', 'tsx', 'src/relay/main.ts'];
   const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { addAbortSignal, pipeline, type Readable } from 'node:stream';
+import { addAbortSignal, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { JobRecord } from '../../contracts/job-record.ts';
 import type { AccountingLineOptions } from '../pbs/accounting-line.ts';
@@ -52,12 +52,49 @@ async function findDayFile(dir: string, day: string): Promise<DayFile | null> {
   return null;
 }
 
-function openDayFile(file: DayFile, signal: AbortSignal): { input: Readable; close: () => void } {
-  const raw = addAbortSignal(signal, createReadStream(file.path, { highWaterMark: 256 * 1024 }));
+interface DayFileReader {
+  /** The file's bytes, a chunk at a time. */
+  input: AsyncIterable<Uint8Array>;
+  close: () => void;
+}
+
+/**
+ * A plain file read into one buffer, again and again: each chunk is valid only until the next is asked
+ * for (the parse threads' splitter copies what it keeps), so reading a file allocates nothing per read.
+ */
+function reusedBufferReader(path: string, signal: AbortSignal, readBytes: number): DayFileReader {
+  let handle: FileHandle | undefined;
+  let closed = false;
+  async function* input(): AsyncGenerator<Uint8Array> {
+    handle = await open(path, 'r');
+    if (closed) {
+      await handle.close(); // closed while it was opening
+      return;
+    }
+    const buffer = Buffer.allocUnsafeSlow(readBytes);
+    for (;;) {
+      signal.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, readBytes, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  }
+  return {
+    input: input(),
+    close: () => {
+      closed = true;
+      void handle?.close().catch(() => {});
+    },
+  };
+}
+
+function openDayFile(file: DayFile, signal: AbortSignal, readBytes: number, reuseBuffer: boolean): DayFileReader {
+  if (reuseBuffer && !file.gzip) return reusedBufferReader(file.path, signal, readBytes);
+  const raw = addAbortSignal(signal, createReadStream(file.path, { highWaterMark: readBytes }));
   if (!file.gzip) return { input: raw, close: () => raw.destroy() };
   // pipeline() destroys both streams when either fails, so a read error or a truncated gzip member
   // surfaces as an error of the stream we iterate.
-  const input = pipeline(raw, createGunzip({ chunkSize: 256 * 1024 }), () => {});
+  const input = pipeline(raw, createGunzip({ chunkSize: readBytes }), () => {});
   return { input, close: () => (raw.destroy(), input.destroy()) };
 }
 
@@ -84,7 +121,8 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
     window: Window,
     stats: SourceStats,
     signal: AbortSignal,
-    read: (stream: Readable, input: { name: string; lines: number }) => AsyncIterable<T>,
+    read: (chunks: AsyncIterable<Uint8Array>, input: { name: string; lines: number }) => AsyncIterable<T>,
+    { readBytes, reuseBuffer }: { readBytes: number; reuseBuffer: boolean },
   ): AsyncGenerator<T> {
     signal.throwIfAborted();
     const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
@@ -101,7 +139,7 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       }
       const input = { name: file.name, lines: 0 };
       stats.inputs.push(input);
-      const { input: stream, close } = openDayFile(file, signal);
+      const { input: stream, close } = openDayFile(file, signal, readBytes, reuseBuffer);
       try {
         for await (const item of read(stream, input)) {
           signal.throwIfAborted();
@@ -121,7 +159,8 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
     return readDays(window, stats, signal, async function* (stream, input) {
       const origin = { file: input.name, line: 0 };
       for await (const lines of readLineBatches(stream, maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
-    });
+      // The line reader keeps pieces of earlier chunks: every read needs a buffer of its own.
+    }, { readBytes: 256 * 1024, reuseBuffer: false });
   };
 
   const pool = options.pool;
@@ -131,8 +170,12 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       new Records(chunks(window, stats, signal), stats, signal),
     ...(pool && {
       ndjson: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock> =>
-        readDays(window, stats, signal, (stream, input) =>
-          parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }),
+        readDays(
+          window,
+          stats,
+          signal,
+          (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }),
+          { readBytes: pool.blockBytes, reuseBuffer: true },
         ),
     }),
   };

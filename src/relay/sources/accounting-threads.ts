@@ -4,8 +4,7 @@
  * the answers are taken back in file order. The records, their order, the counts and the malformed
  * examples are exactly those of the one-thread reader (a test holds the two together).
  */
-import type { Readable } from 'node:stream';
-import type { ParsePool } from '../parse-pool.ts';
+import type { BlockSlot, ParsePool } from '../parse-pool.ts';
 import { type NdjsonBlock, noteMalformed, type SourceStats, type Window } from '../source.ts';
 import type { ParseBlockResult } from './accounting-lines.ts';
 
@@ -18,30 +17,34 @@ export interface ThreadedReadOptions {
 }
 
 /** What the splitter found: whole lines for a thread, or a line this thread settles itself. */
-type Piece =
-  | { kind: 'lines'; bytes: Uint8Array; lines: number }
+export type Piece =
+  /** Whole lines: the concatenation of `parts`, valid only until the next piece is asked for. */
+  | { kind: 'lines'; parts: Uint8Array[]; size: number; lines: number }
   /** A line longer than maxLineBytes: dropped unread (malformed). */
   | { kind: 'oversized' }
   /** The last line has no `\n` yet: PBS is still writing it (skipped; the next read sees it whole). */
   | { kind: 'unfinished' };
 
-function countLines(bytes: Uint8Array, from: number, to: number): number {
+/** A copy (a Buffer's `slice` is a view, and the reader reuses its buffer). */
+const copyOf = (view: Uint8Array) => new Uint8Array(view);
+
+function countLines(parts: Uint8Array[]): number {
   let n = 0;
-  for (let i = bytes.indexOf(10, from); i !== -1 && i < to; i = bytes.indexOf(10, i + 1)) n++;
+  for (const bytes of parts) for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
 }
 
 /**
- * Cut a byte stream into pieces of whole lines (each a fresh copy, so it can be moved to a thread),
- * with memory bounded by the longest line as in line-reader.ts: a line longer than `maxLineBytes`
- * is dropped as it streams by.
+ * Cut a byte stream into pieces of whole lines, with memory bounded by the longest line as in
+ * line-reader.ts: a line longer than `maxLineBytes` is dropped as it streams by. A piece points into
+ * the chunk just read (the reader may reuse its buffer), so it must be copied before the next is asked
+ * for; the start of a line that continues in the next chunk is copied here.
  */
-export async function* splitLines(chunks: AsyncIterable<Buffer | Uint8Array>, maxLineBytes: number): AsyncGenerator<Piece> {
+export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineBytes: number): AsyncGenerator<Piece> {
   let rest: Uint8Array[] = [];
   let restBytes = 0;
   let oversized = false;
-  for await (const raw of chunks) {
-    const chunk = raw instanceof Uint8Array ? raw : new Uint8Array(raw);
+  for await (const chunk of chunks) {
     let from = 0;
     const last = chunk.lastIndexOf(10);
     if (last === -1) {
@@ -51,7 +54,7 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | Uint8Array>, ma
         restBytes = 0;
         oversized = true;
       } else if (!oversized) {
-        rest.push(chunk.slice());
+        rest.push(copyOf(chunk));
         restBytes += chunk.length;
       }
       continue;
@@ -68,22 +71,15 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | Uint8Array>, ma
       oversized = false;
     }
     if (from <= last) {
-      const size = restBytes + last + 1 - from;
-      const bytes = new Uint8Array(size);
-      let at = 0;
-      for (const r of rest) {
-        bytes.set(r, at);
-        at += r.length;
-      }
-      bytes.set(chunk.subarray(from, last + 1), at);
-      yield { kind: 'lines', bytes, lines: countLines(bytes, 0, bytes.length) };
+      const parts = [...rest, chunk.subarray(from, last + 1)];
+      yield { kind: 'lines', parts, size: restBytes + last + 1 - from, lines: countLines(parts) };
     }
     rest = [];
     restBytes = 0;
     const tail = chunk.length - (last + 1);
     if (tail > maxLineBytes) oversized = true;
     else if (tail > 0) {
-      rest.push(chunk.slice(last + 1));
+      rest.push(copyOf(chunk.subarray(last + 1)));
       restBytes = tail;
     }
   }
@@ -92,42 +88,70 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | Uint8Array>, ma
 }
 
 /**
- * The window's records of one day file as NDJSON blocks, parsed on the pool's threads with a few
- * blocks in flight per thread, taken back in order. `input.lines` counts the file's lines as they are
- * handed out; `stats` gets each block's counts in file order.
+ * The window's records of one day file as NDJSON blocks, parsed on the pool's threads with two blocks
+ * in flight per thread, taken back in order. Each block travels in one of the pool's slots of shared
+ * memory; a block's slot goes back to the pool when its `release` is called (after the bytes are
+ * written) or, for blocks never handed out, when this generator ends. `input.lines` counts the file's
+ * lines as they are handed out; `stats` gets each block's counts in file order.
  */
 export async function* parseInThreads(
-  stream: Readable,
+  chunks: AsyncIterable<Uint8Array>,
   input: { name: string; lines: number },
   { pool, window, stats, signal, maxLineBytes }: ThreadedReadOptions,
 ): AsyncGenerator<NdjsonBlock> {
   const fromMs = window.from.getTime();
   const toMs = window.to.getTime();
+  type Pending = { task: Promise<ParseBlockResult>; slot: BlockSlot };
   /** Blocks on their way back, and the lines this thread settles, in file order. */
-  const queue: (Promise<ParseBlockResult> | { line: number; kind: 'oversized' | 'unfinished' })[] = [];
+  const queue: (Pending | { line: number; kind: 'oversized' | 'unfinished' })[] = [];
   const maxInFlight = pool.size * 2;
   const settle = async (): Promise<NdjsonBlock | null> => {
     const next = queue.shift()!;
-    if (!(next instanceof Promise)) {
+    if (!('task' in next)) {
       if (next.kind === 'oversized') noteMalformed(stats, `${input.name}:${next.line}: line longer than ${maxLineBytes} bytes`);
       else stats.skipped++;
       return null;
     }
-    const result = await next;
+    let result: ParseBlockResult;
+    try {
+      result = await next.task;
+    } catch (err) {
+      pool.releaseSlot(next.slot);
+      throw err;
+    }
     stats.skipped += result.skipped;
     for (const example of result.examples) noteMalformed(stats, example);
     stats.malformed += result.malformed - result.examples.length;
-    return result.count > 0 ? { bytes: result.ndjson, count: result.count } : null;
+    if (result.count === 0 || result.ndjson !== null) {
+      // Nothing to write, or written to the thread's own memory (a block larger than a slot): the slot is free now.
+      pool.releaseSlot(next.slot);
+      return result.count === 0 ? null : { bytes: result.ndjson!, count: result.count };
+    }
+    const slot = next.slot;
+    let released = false;
+    const release = () => {
+      if (!released) pool.releaseSlot(slot);
+      released = true;
+    };
+    return { bytes: slot.output.subarray(0, result.written), count: result.count, release };
   };
   try {
-    for await (const piece of splitLines(stream, maxLineBytes)) {
+    for await (const piece of splitLines(chunks, maxLineBytes)) {
       signal.throwIfAborted();
       if (piece.kind === 'lines') {
+        const slot = await pool.acquireSlot(signal);
+        // Into the slot's shared memory; a block too large for it (a long line carried over) gets its own.
+        const bytes = piece.size <= slot.input.length ? slot.input.subarray(0, piece.size) : new Uint8Array(piece.size);
+        let at = 0;
+        for (const part of piece.parts) {
+          bytes.set(part, at);
+          at += part.length;
+        }
         const firstLine = input.lines + 1;
         input.lines += piece.lines;
-        const task = pool.run({ file: input.name, bytes: piece.bytes, firstLine, fromMs, toMs, maxLineBytes });
+        const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes });
         task.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
-        queue.push(task);
+        queue.push({ task, slot });
       } else {
         queue.push({ line: ++input.lines, kind: piece.kind });
       }
@@ -141,6 +165,9 @@ export async function* parseInThreads(
       if (block) yield block;
     }
   } finally {
-    queue.length = 0; // answers still coming are dropped (their rejections are already handled)
+    // Blocks never handed out: their slots come back once their threads are done with them.
+    for (const entry of queue.splice(0)) {
+      if ('task' in entry) entry.task.then(() => pool.releaseSlot(entry.slot), () => pool.releaseSlot(entry.slot));
+    }
   }
 }

@@ -64,6 +64,7 @@ async function* records(source: JobSource, w: Window, stats: SourceStats, signal
   const decoder = new TextDecoder();
   for await (const block of source.ndjson(w, stats, signal)) {
     const lines = decoder.decode(block.bytes).split('\n');
+    block.release?.(); // decoded: the block's memory goes back to the pool
     // Whole lines only, as many as the block says.
     if (lines.pop() !== '' || lines.length !== block.count) throw new Error(`a block of ${block.count} records held ${lines.length} lines`);
     for (const line of lines) yield JSON.parse(line) as JobRecord;
