@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { JOB_SOURCES } from './relay-api.ts';
 
 /**
  * The relay's job record (architecture §2): one finished job (or one requeued attempt) as one JSON
@@ -10,8 +11,7 @@ const seconds = z.number().nonnegative().nullable();
 const bytes = z.number().nonnegative().nullable();
 const count = z.number().int().nonnegative().nullable();
 
-export const JOB_SOURCES = ['accounting', 'qstat', 'db'] as const;
-export type JobSourceKind = (typeof JOB_SOURCES)[number];
+export { JOB_SOURCES, type JobSourceKind, RELAY_HEALTH_PATH, RELAY_JOBS_PATH } from './relay-api.ts';
 
 export const JobOriginSchema = z.object({
   source: z.enum(JOB_SOURCES),
@@ -72,5 +72,3 @@ export const JobStreamSummarySchema = z.object({
 });
 export type JobStreamSummary = z.infer<typeof JobStreamSummarySchema>['summary'];
 
-export const RELAY_JOBS_PATH = '/v1/jobs';
-export const RELAY_HEALTH_PATH = '/v1/health';

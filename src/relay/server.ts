@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
-import { JOB_SOURCES, type JobSourceKind, RELAY_HEALTH_PATH, RELAY_JOBS_PATH } from '../contracts/job-record.ts';
+import { isRfc3339WithOffset, JOB_SOURCES, type JobSourceKind, RELAY_HEALTH_PATH, RELAY_JOBS_PATH } from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
 import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, verifyRelayRequest } from '../contracts/relay-signing.ts';
 import { errorMessage, streamJobs } from './ndjson.ts';
@@ -87,7 +86,6 @@ const UNAUTHORIZED = new RelayHttpError(
   `the request must be signed with ${RELAY_TIMESTAMP_HEADER} and ${RELAY_SIGNATURE_HEADER} under a shared secret`,
 );
 
-const rfc3339 = z.iso.datetime({ offset: true });
 
 export function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const log = options.log ?? ((entry: RelayLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
@@ -224,7 +222,7 @@ export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 
   const time = (name: 'from' | 'to'): Date => {
     const value = params.get(name);
     if (value === undefined) throw badParam(name, 'is required');
-    if (!rfc3339.safeParse(value).success) throw badParam(name, 'must be an RFC 3339 date-time with an offset, e.g. 2025-11-19T00:00:00Z');
+    if (!isRfc3339WithOffset(value)) throw badParam(name, 'must be an RFC 3339 date-time with an offset, e.g. 2025-11-19T00:00:00Z');
     return new Date(value);
   };
   const from = time('from');

@@ -142,8 +142,10 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       const { input: stream, close } = openDayFile(file, signal, readBytes, reuseBuffer);
       try {
         for await (const item of read(stream, input)) {
-          signal.throwIfAborted();
+          // Every item is handed on (a block of the parse threads holds memory that its taker
+          // releases); an abort is seen before the next one is read.
           yield item;
+          signal.throwIfAborted();
         }
       } catch (err) {
         if (signal.aborted) throw signal.reason;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { type JobRecord, JobRecordSchema } from '../../contracts/job-record.ts';
+import type { JobRecord } from '../../contracts/job-record.ts';
 import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
 import { offsetAt } from '../pbs/local-time.ts';
 
@@ -26,7 +26,15 @@ export interface DatabaseSourceOptions {
 const OID = { int2: 21, int4: 23, int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184, interval: 1186 };
 const RAW_TYPES = new Set([OID.date, OID.timestamp, OID.timestamptz, OID.interval]);
 
-const FIELDS = Object.keys(JobRecordSchema.shape).filter((k) => k !== 'origin') as Exclude<keyof JobRecord, 'origin'>[];
+/**
+ * The job-record schema (zod) and its fields, loaded with the driver on first use: a relay without a
+ * database source keeps neither in memory.
+ */
+async function loadRecordSchema() {
+  const { JobRecordSchema } = await import('../../contracts/job-record.ts');
+  const fields = Object.keys(JobRecordSchema.shape).filter((k) => k !== 'origin') as Exclude<keyof JobRecord, 'origin'>[];
+  return { JobRecordSchema, fields };
+}
 const TIME_FIELDS = new Set<string>(['ctime', 'qtime', 'etime', 'start', 'end']);
 const TEXT_FIELDS = new Set<string>(['job_id', 'user', 'group', 'project', 'account', 'queue', 'jobname', 'exec_host']);
 
@@ -44,7 +52,7 @@ export function databaseSource(options: DatabaseSourceOptions): JobSource {
       const input = { name: label, lines: 0 };
       stats.inputs.push(input);
       // Loaded on first use: a relay without a database source never pays for the driver (~8 MB).
-      const { default: pg } = await import('pg');
+      const [{ default: pg }, schema] = await Promise.all([import('pg'), loadRecordSchema()]);
       const client = new pg.Client({
         connectionString: options.url,
         fallback_application_name: 'zeus-relay', // the URL's application_name wins
@@ -76,7 +84,7 @@ export function databaseSource(options: DatabaseSourceOptions): JobSource {
           columns ??= new Map(page.fields.map((f) => [f.name, f.dataTypeID]));
           for (const row of page.rows) {
             input.lines++;
-            const record = readRow(row, columns, timeZone, label, stats, input.lines);
+            const record = readRow(row, columns, schema, timeZone, label, stats, input.lines);
             if (record) yield record;
           }
           if (page.rows.length < pageSize) break;
@@ -96,13 +104,14 @@ class ValueError extends Error {}
 function readRow(
   row: Record<string, unknown>,
   columns: Map<string, number>,
+  { JobRecordSchema, fields }: Awaited<ReturnType<typeof loadRecordSchema>>,
   timeZone: string,
   label: string,
   stats: SourceStats,
   n: number,
 ): JobRecord | null {
   const candidate: Record<string, unknown> = { origin: { source: 'db', record: 'E', query: label } };
-  for (const field of FIELDS) {
+  for (const field of fields) {
     const value = row[field];
     const oid = columns.get(field) ?? 0;
     try {
