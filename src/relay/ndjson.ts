@@ -46,14 +46,18 @@ async function waitForDrain(res: ServerResponse, signal: AbortSignal, stalledMs:
   }
 }
 
-/** Release fns of blocks written but not yet flushed, per response: `close` releases what is left. */
-const unflushed = new WeakMap<ServerResponse, Set<() => void>>();
-
 /**
  * Write a borrowed block (NdjsonBlock.release): its memory is released once the socket has taken it,
- * or when the response closes, whichever comes first (a destroyed socket may never call back).
+ * or when the response closes, whichever comes first (a destroyed socket may never call back):
+ * `unflushed` holds the releases still waiting, and the response's `close` runs them.
  */
-async function writeBlock(res: ServerResponse, block: NdjsonBlock, signal: AbortSignal, stalledMs: number): Promise<void> {
+async function writeBlock(
+  res: ServerResponse,
+  block: NdjsonBlock,
+  unflushed: Set<() => void>,
+  signal: AbortSignal,
+  stalledMs: number,
+): Promise<void> {
   const release = block.release;
   if (!release) return writeChunk(res, block.bytes, signal, stalledMs);
   if (signal.aborted || res.destroyed) {
@@ -61,20 +65,9 @@ async function writeBlock(res: ServerResponse, block: NdjsonBlock, signal: Abort
     signal.throwIfAborted();
     return;
   }
-  let held = unflushed.get(res);
-  if (!held) {
-    const set = new Set<() => void>();
-    unflushed.set(res, set);
-    res.once('close', () => {
-      for (const r of set) r();
-      set.clear();
-    });
-    held = set;
-  }
-  const set = held;
-  set.add(release);
+  unflushed.add(release);
   const done = () => {
-    set.delete(release);
+    unflushed.delete(release);
     release();
   };
   if (res.write(block.bytes, done)) return;
@@ -112,6 +105,11 @@ export async function streamJobs(
     'X-Content-Type-Options': 'nosniff',
   });
   res.flushHeaders();
+  const unflushed = new Set<() => void>();
+  res.once('close', () => {
+    for (const release of unflushed) release();
+    unflushed.clear();
+  });
 
   const stats = newStats();
   const from = window.from.getTime();
@@ -134,7 +132,7 @@ export async function streamJobs(
         // Parsed, filtered and serialised elsewhere (parse threads): only bytes to copy here.
         for await (const block of source.ndjson(window, stats, signal)) {
           flushPending();
-          await writeBlock(res, block, signal, stalledMs);
+          await writeBlock(res, block, unflushed, signal, stalledMs);
           count += block.count;
         }
         signal.throwIfAborted();

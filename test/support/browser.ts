@@ -5,6 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { inject } from 'vitest';
+import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from './keys.ts';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
@@ -22,6 +25,34 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+}
+
+/** The real Worker under `wrangler dev` on the test database, and Chromium beside it. */
+export interface WorkerInBrowser {
+  worker: WranglerDev;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/** Start both at once (the Worker with the test keys, against the global setup's gateway). */
+export async function startWorkerAndBrowser(): Promise<WorkerInBrowser> {
+  const [worker, browser] = await Promise.all([
+    startWranglerDev({
+      DATABASE_URL: inject('databaseUrl'),
+      DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
+      COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
+    }),
+    launchChromium(),
+  ]);
+  return {
+    worker,
+    browser,
+    stop: async () => {
+      await browser.close();
+      await worker.stop();
+    },
+  };
 }
 
 export interface GuardedPage {

@@ -7,30 +7,20 @@
 import { neon, neonConfig } from '@neondatabase/serverless';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type GuardedPage, launchChromium, openGuardedPage } from '../../support/browser.ts';
+import { type GuardedPage, openGuardedPage, startWorkerAndBrowser } from '../../support/browser.ts';
 import { makeEvent, uniqueId } from '../../support/events.ts';
-import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../../support/keys.ts';
-import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev.ts';
+import { TEST_COLLECTOR_KEY } from '../../support/keys.ts';
+import type { WranglerDev } from '../../support/wrangler-dev.ts';
 
 let worker: WranglerDev;
 let browser: Browser;
+let stop: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  [worker, browser] = await Promise.all([
-    startWranglerDev({
-      DATABASE_URL: inject('databaseUrl'),
-      DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
-      COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
-      ADMIN_API_KEY: TEST_ADMIN_KEY,
-    }),
-    launchChromium(),
-  ]);
+  ({ worker, browser, stop } = await startWorkerAndBrowser());
 }, 90_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+afterAll(() => stop?.());
 
 /** A fresh browser context with the network cut to loopback (support/browser.ts), on the explorer page. */
 async function openExplorer(): Promise<GuardedPage> {

@@ -8,33 +8,23 @@ import { sql } from 'drizzle-orm';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDb, type Database } from '../../../src/db/client.ts';
-import { launchChromium, openGuardedPage } from '../../support/browser.ts';
+import { openGuardedPage, startWorkerAndBrowser } from '../../support/browser.ts';
 import { makeAllocation, makeProject, makeUser } from '../../support/directory.ts';
 import { makeEvent, uniqueId } from '../../support/events.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../../support/keys.ts';
-import { startWranglerDev, type WranglerDev } from '../../support/wrangler-dev.ts';
+import type { WranglerDev } from '../../support/wrangler-dev.ts';
 
 let worker: WranglerDev;
 let browser: Browser;
+let stop: (() => Promise<void>) | undefined;
 let db: Database;
 
 beforeAll(async () => {
   db = createDb({ DATABASE_URL: inject('databaseUrl'), DATABASE_HTTP_URL: inject('gatewaySqlUrl') });
-  [worker, browser] = await Promise.all([
-    startWranglerDev({
-      DATABASE_URL: inject('databaseUrl'),
-      DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
-      COLLECTOR_API_KEY: TEST_COLLECTOR_KEY,
-      ADMIN_API_KEY: TEST_ADMIN_KEY,
-    }),
-    launchChromium(),
-  ]);
+  ({ worker, browser, stop } = await startWorkerAndBrowser());
 }, 90_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await worker?.stop();
-});
+afterAll(() => stop?.());
 
 const DAY_MS = 86_400_000;
 const dayAt = (offset: number) => new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
