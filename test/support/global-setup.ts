@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { EMBEDDED_DATABASE_URL, type Gateway, startGateway } from '../../src/local/gateway/server.ts';
 import { migrateDatabase } from '../../src/local/migrate.ts';
@@ -20,12 +21,36 @@ let gateway: Gateway | undefined;
 let relay: CollectorRelay | undefined;
 
 /**
+ * Drop and re-create the database TEST_DATABASE_URL names, so that every run starts as empty as the
+ * in-memory PGlite does. Tests pick random stretches of time to stay apart; on a database that keeps
+ * earlier runs' (or the benchmark's) events, a stretch can overlap one of theirs.
+ */
+async function recreateTestDatabase(databaseUrl: string) {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!name || name === 'postgres' || name.startsWith('template')) {
+    throw new Error(`TEST_DATABASE_URL must name a database of its own for the tests (it is dropped and re-created), not "${name}"`);
+  }
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const quoted = `"${name.replaceAll('"', '""')}"`;
+    await client.query(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${quoted}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * Start one gateway on a free loopback port and migrate the test database through it:
  * the PostgreSQL at TEST_DATABASE_URL when set, otherwise an in-memory PGlite. And one relay process
  * for the collector tests.
  */
 export default async function setup(project: TestProject) {
   const databaseUrl = process.env.TEST_DATABASE_URL || EMBEDDED_DATABASE_URL;
+  if (process.env.TEST_DATABASE_URL) await recreateTestDatabase(process.env.TEST_DATABASE_URL);
   [gateway, relay] = await Promise.all([
     startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }),
     startCollectorRelay(),
