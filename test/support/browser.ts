@@ -22,7 +22,7 @@ const CHROMIUM_FLAGS = [
 ];
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export function launchChromium(): Promise<Browser> {
+export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
 }
@@ -34,9 +34,12 @@ export interface WorkerInBrowser {
   stop(): Promise<void>;
 }
 
-/** Start both at once (the Worker with the test keys, against the global setup's gateway). */
+/**
+ * Start both at once (the Worker with the test keys, against the global setup's gateway). If either
+ * fails, the other is stopped before the error is thrown: an orphaned workerd spins on a core.
+ */
 export async function startWorkerAndBrowser(): Promise<WorkerInBrowser> {
-  const [worker, browser] = await Promise.all([
+  const [started, launched] = await Promise.allSettled([
     startWranglerDev({
       DATABASE_URL: inject('databaseUrl'),
       DATABASE_HTTP_URL: inject('gatewaySqlUrl'),
@@ -45,6 +48,15 @@ export async function startWorkerAndBrowser(): Promise<WorkerInBrowser> {
     }),
     launchChromium(),
   ]);
+  if (started.status === 'rejected' || launched.status === 'rejected') {
+    await Promise.allSettled([
+      started.status === 'fulfilled' && started.value.stop(),
+      launched.status === 'fulfilled' && launched.value.close(),
+    ]);
+    throw started.status === 'rejected' ? started.reason : (launched as PromiseRejectedResult).reason;
+  }
+  const worker = started.value;
+  const browser = launched.value;
   return {
     worker,
     browser,
