@@ -1,7 +1,8 @@
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { locateAccountingHeader, locatePlainHeader, PayloadReader } from './line-tokenizer.ts';
-import { deriveJobResources, RESOURCE_ATTRIBUTES } from './resources.ts';
-import { epochToRfc3339, MAX_EPOCH, parseEpochSeconds } from './values.ts';
+import { asciiBytes, putAsciiString, putBytes, putNumber } from './json-bytes.ts';
+import { deriveJobResources, type JobResources, RESOURCE_ATTRIBUTES } from './resources.ts';
+import { epochToRfc3339, MAX_EPOCH, parseEpochSeconds, putRfc3339Json } from './values.ts';
 
 /** Where a line came from; `source` and `record` are filled in by the parser. */
 export interface LineOrigin {
@@ -74,6 +75,7 @@ const JOBNAME = payload.slot('jobname');
 const EXIT_STATUS = payload.slot('Exit_status');
 const EXIT_STATUS_TORQUE = payload.slot('exit_status');
 const RUN_COUNT = payload.slot('run_count');
+const EXEC_HOST = payload.slot('exec_host');
 
 /** An epoch attribute: null for 0, undefined when missing, NaN when not an epoch. */
 function epochOf(slot: number): number | null | undefined {
@@ -110,6 +112,31 @@ export function parseAccountingLine(line: string, origin: LineOrigin = {}, optio
 }
 
 /**
+ * The header of the line `bytes[start, stop)` read in its bytes and its payload read into `payload`,
+ * when it is a plain ASCII record: its type (the ID is then `bytes[start + 22, plainIdEnd)`). A skip
+ * decided on the header alone; or null: the line is to be decoded and read as a string.
+ */
+function readPlainLine(bytes: Buffer, start: number, stop: number): 'E' | 'R' | AccountingLineResult | null {
+  const idEnd = locatePlainHeader(bytes, start, stop);
+  if (idEnd < 0) return null;
+  const type = bytes[start + 20]!;
+  if (type !== 69 && type !== 82) return { kind: 'skip', reason: `record type ${String.fromCharCode(type)}` };
+  if (isArrayParentBytes(bytes, start + 22, idEnd)) return { kind: 'skip', reason: 'array parent' };
+  const payloadStart = idEnd < stop ? idEnd + 1 : stop;
+  const first = payloadStart < stop ? bytes[payloadStart]! : 0;
+  // A payload that starts with anything but a printable character is left to the full reading.
+  if (!(first > 32 && first < 127 && payload.readBytes(bytes, start, payloadStart, stop))) return null;
+  plainIdEnd = idEnd;
+  return type === 69 ? 'E' : 'R';
+}
+
+/** Where the ID of the line {@link readPlainLine} last read ends. */
+let plainIdEnd = 0;
+
+/** The line without the `\r` of a CRLF line. */
+const stopOf = (bytes: Buffer, start: number, end: number) => (end > start && bytes[end - 1] === 13 ? end - 1 : end);
+
+/**
  * {@link parseAccountingLine} for the line `bytes[start, end)` (without its `\n`), as the log source
  * reads it: the same result as for the decoded line, several times quicker. A plain ASCII record is
  * read in its bytes, and decoded only in part and only when it becomes a record; anything else (noise
@@ -122,20 +149,33 @@ export function parseAccountingBytes(
   origin: LineOrigin = {},
   options: AccountingLineOptions = {},
 ): AccountingLineResult {
-  const stop = end > start && bytes[end - 1] === 13 ? end - 1 : end; // the `\r` of a CRLF line
-  const idEnd = locatePlainHeader(bytes, start, stop);
-  if (idEnd >= 0) {
-    const type = bytes[start + 20]!;
-    if (type !== 69 && type !== 82) return { kind: 'skip', reason: `record type ${String.fromCharCode(type)}` };
-    if (isArrayParentBytes(bytes, start + 22, idEnd)) return { kind: 'skip', reason: 'array parent' };
-    const payloadStart = idEnd < stop ? idEnd + 1 : stop;
-    const first = payloadStart < stop ? bytes[payloadStart]! : 0;
-    // A payload that starts with anything but a printable character is left to the full reading.
-    if (first > 32 && first < 127 && payload.readBytes(bytes, start, payloadStart, stop)) {
-      return fromPayload(type === 69 ? 'E' : 'R', null, start + 22, idEnd, origin, options);
-    }
+  const read = readPlainLine(bytes, start, stopOf(bytes, start, end));
+  if (read === 'E' || read === 'R') return fromPayload(read, null, start + 22, plainIdEnd, origin, options);
+  return read ?? parseAccountingLine(bytes.toString('utf8', start, end), origin, options);
+}
+
+/**
+ * {@link parseAccountingBytes}, with the record of a plain ASCII line written as JSON into `out` at
+ * `at` (byte for byte what `JSON.stringify(record)` gives, without building either): returns the
+ * position after it. Any other line gives what parseAccountingBytes gives (a record among them, for the
+ * caller to serialise). `out` must have {@link jsonRoomFor}(end - start, JSON of the file name) bytes
+ * free from `at`.
+ */
+export function writeAccountingBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  origin: { file: string; line: number },
+  options: AccountingLineOptions,
+  out: Uint8Array,
+  at: number,
+): number | AccountingLineResult {
+  const read = readPlainLine(bytes, start, stopOf(bytes, start, end));
+  if (read === 'E' || read === 'R') {
+    const bad = readTimes(read, options);
+    return bad ?? putRecordJson(read, bytes, start + 22, plainIdEnd, origin, out, at);
   }
-  return parseAccountingLine(bytes.toString('utf8', start, end), origin, options);
+  return read ?? parseAccountingLine(bytes.toString('utf8', start, end), origin, options);
 }
 
 /** {@link isArrayParent} on the ID `bytes[from, to)`. */
@@ -145,16 +185,15 @@ function isArrayParentBytes(bytes: Uint8Array, from: number, to: number): boolea
   return end - from >= 2 && bytes[end - 1] === 93 && bytes[end - 2] === 91;
 }
 
-/** The rest of the parse, on the payload just read; the ID is `id`, else the line's [idFrom, idTo). */
-function fromPayload(
-  type: 'E' | 'R',
-  id: string | null,
-  idFrom: number,
-  idTo: number,
-  origin: LineOrigin,
-  options: AccountingLineOptions,
-): AccountingLineResult {
-  // In this order, so that the first unreadable one is named.
+/** The times of the payload last read ({@link readTimes}): unix seconds, null when unknown. */
+const times = { ctime: null as number | null, qtime: null as number | null, etime: null as number | null, start: null as number | null, end: null as number | null };
+
+/**
+ * The five times of the payload just read, into {@link times}; or why the line is no record
+ * (malformed, or a skip: an R without end, an end outside the window). In this order, so that the
+ * first unreadable one is named.
+ */
+function readTimes(type: 'E' | 'R', options: AccountingLineOptions): AccountingLineResult | null {
   const ctime = epochOf(CTIME);
   if (Number.isNaN(ctime)) return { kind: 'malformed', reason: 'ctime is not an epoch' };
   const qtime = epochOf(QTIME);
@@ -168,7 +207,32 @@ function fromPayload(
   if (Number.isNaN(end)) return { kind: 'malformed', reason: 'end is not an epoch' };
   if (start !== null && end !== null && end < start) return { kind: 'malformed', reason: 'end before start' };
   if (options.keepEnd && !options.keepEnd(end)) return { kind: 'skip', reason: 'end outside the window' };
+  times.ctime = ctime ?? null;
+  times.qtime = qtime ?? null;
+  times.etime = etime ?? null;
+  times.start = start;
+  times.end = end;
+  return null;
+}
 
+/** resources_used.walltime, else end − start. */
+const walltimeUsed = (resources: JobResources) =>
+  resources.walltime_used_seconds ?? (times.start !== null && times.end !== null ? times.end - times.start : null);
+
+/** PBS Pro's Exit_status, else Torque's exit_status. */
+const exitStatus = () => (payload.digits(EXIT_STATUS) !== -2 ? payload.integer(EXIT_STATUS) : payload.integer(EXIT_STATUS_TORQUE));
+
+/** The rest of the parse, on the payload just read; the ID is `id`, else the line's [idFrom, idTo). */
+function fromPayload(
+  type: 'E' | 'R',
+  id: string | null,
+  idFrom: number,
+  idTo: number,
+  origin: LineOrigin,
+  options: AccountingLineOptions,
+): AccountingLineResult {
+  const bad = readTimes(type, options);
+  if (bad) return bad;
   const resources = deriveJobResources(payload);
   const record: JobRecord = {
     job_id: id ?? payload.slice(idFrom, idTo),
@@ -178,12 +242,12 @@ function fromPayload(
     account: text(payload.get(ACCOUNT)),
     queue: text(payload.get(QUEUE)),
     jobname: text(payload.get(JOBNAME)),
-    ctime: iso(ctime ?? null),
-    qtime: iso(qtime ?? null),
-    etime: iso(etime ?? null),
-    start: iso(start),
-    end: iso(end),
-    walltime_used_seconds: resources.walltime_used_seconds ?? (start !== null && end !== null ? end - start : null),
+    ctime: iso(times.ctime),
+    qtime: iso(times.qtime),
+    etime: iso(times.etime),
+    start: iso(times.start),
+    end: iso(times.end),
+    walltime_used_seconds: walltimeUsed(resources),
     walltime_requested_seconds: resources.walltime_requested_seconds,
     cpu_time_seconds: resources.cpu_time_seconds,
     cpu_percent: resources.cpu_percent,
@@ -194,7 +258,7 @@ function fromPayload(
     ngpus: resources.ngpus,
     nodes: resources.nodes,
     exec_host: resources.exec_host,
-    exit_status: payload.digits(EXIT_STATUS) !== -2 ? payload.integer(EXIT_STATUS) : payload.integer(EXIT_STATUS_TORQUE),
+    exit_status: exitStatus(),
     run_count: payload.count(RUN_COUNT),
     origin:
       origin.file !== undefined && origin.line !== undefined
@@ -207,4 +271,88 @@ function fromPayload(
           },
   };
   return { kind: 'job', record };
+}
+
+// The record's JSON around its values, in the order of the record above (keys, then a value).
+const K = (text: string) => asciiBytes(text);
+const JOB_ID = K('{"job_id":');
+const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map((k) => K(`,"${k}":`));
+const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map((k) => K(`,"${k}":`));
+const K_NUMBERS = [
+  'walltime_used_seconds',
+  'walltime_requested_seconds',
+  'cpu_time_seconds',
+  'cpu_percent',
+  'mem_used_bytes',
+  'vmem_used_bytes',
+  'mem_requested_bytes',
+  'ncpus',
+  'ngpus',
+  'nodes',
+].map((k) => K(`,"${k}":`));
+const K_EXEC_HOST = K(',"exec_host":');
+const K_EXIT_STATUS = K(',"exit_status":');
+const K_RUN_COUNT = K(',"run_count":');
+const ORIGIN_E = K(',"origin":{"source":"accounting","record":"E","file":');
+const ORIGIN_R = K(',"origin":{"source":"accounting","record":"R","file":');
+const K_LINE = K(',"line":');
+const JSON_NULL = K('null');
+
+/** The file name's JSON, kept for the next line (a block's lines share it). */
+let fileName = '';
+let fileJson = asciiBytes('""');
+
+function putTime(out: Uint8Array, at: number, seconds: number | null): number {
+  return seconds === null ? putBytes(out, at, JSON_NULL) : putRfc3339Json(out, at, seconds);
+}
+
+/** fromPayload's record as JSON, for a line read in its bytes (and its times read). */
+function putRecordJson(
+  type: 'E' | 'R',
+  bytes: Buffer,
+  idFrom: number,
+  idTo: number,
+  origin: { file: string; line: number },
+  out: Uint8Array,
+  at: number,
+): number {
+  const resources = deriveJobResources(payload);
+  let o = putBytes(out, at, JOB_ID);
+  o = putAsciiString(out, o, bytes, idFrom, idTo);
+  o = payload.putJson(USER, out, putBytes(out, o, K_USER!), true);
+  o = payload.putJson(GROUP, out, putBytes(out, o, K_GROUP!), true);
+  o = payload.putJson(PROJECT, out, putBytes(out, o, K_PROJECT!), true);
+  o = payload.putJson(ACCOUNT, out, putBytes(out, o, K_ACCOUNT!), true);
+  o = payload.putJson(QUEUE, out, putBytes(out, o, K_QUEUE!), true);
+  o = payload.putJson(JOBNAME, out, putBytes(out, o, K_JOBNAME!), true);
+  o = putTime(out, putBytes(out, o, K_CTIME!), times.ctime);
+  o = putTime(out, putBytes(out, o, K_QTIME!), times.qtime);
+  o = putTime(out, putBytes(out, o, K_ETIME!), times.etime);
+  o = putTime(out, putBytes(out, o, K_START!), times.start);
+  o = putTime(out, putBytes(out, o, K_END!), times.end);
+  const numbers = [
+    walltimeUsed(resources),
+    resources.walltime_requested_seconds,
+    resources.cpu_time_seconds,
+    resources.cpu_percent,
+    resources.mem_used_bytes,
+    resources.vmem_used_bytes,
+    resources.mem_requested_bytes,
+    resources.ncpus,
+    resources.ngpus,
+    resources.nodes,
+  ];
+  for (let k = 0; k < numbers.length; k++) o = putNumber(out, putBytes(out, o, K_NUMBERS[k]!), numbers[k]!);
+  o = payload.putJson(EXEC_HOST, out, putBytes(out, o, K_EXEC_HOST), false);
+  o = putNumber(out, putBytes(out, o, K_EXIT_STATUS), exitStatus());
+  o = putNumber(out, putBytes(out, o, K_RUN_COUNT), payload.count(RUN_COUNT));
+  if (origin.file !== fileName) {
+    fileName = origin.file;
+    fileJson = Buffer.from(JSON.stringify(fileName), 'utf8');
+  }
+  o = putBytes(out, putBytes(out, o, type === 'E' ? ORIGIN_E : ORIGIN_R), fileJson);
+  o = putNumber(out, putBytes(out, o, K_LINE), origin.line);
+  out[o++] = 125;
+  out[o++] = 125;
+  return o;
 }

@@ -4,7 +4,10 @@
  * `account="…"` may contain `;`), then the payload read as `key=value` pairs by name.
  */
 
+import { putAsciiString, putBytes } from './json-bytes.ts';
 import { parseCount, parseDuration, parseDurationBytes, parseInteger, parseSize, parseSizeBytes } from './values.ts';
+
+const JSON_NULL = Uint8Array.of(110, 117, 108, 108);
 
 /** The server-local wall-clock time of the line prefix (no time zone is written). */
 export interface LocalStamp {
@@ -504,6 +507,20 @@ export class PayloadReader {
     const end = this.ends[slot]!;
     const seconds = this.inBytes ? parseDurationBytes(this.bytes, start, end) : undefined;
     return seconds !== undefined ? seconds : parseDuration(this.slice(start, end));
+  }
+
+  /**
+   * The value of `key` in a payload read in its bytes ({@link readBytes} answered true) as JSON, what
+   * `JSON.stringify` gives for `get(key)`, written into `out` at `at`; `null` when it is absent, and
+   * with `emptyIsNull` when it is empty too. Returns the position after it.
+   */
+  putJson(key: Key, out: Uint8Array, at: number, emptyIsNull: boolean): number {
+    if (!this.inBytes) throw new Error('PayloadReader: putJson needs a payload read in its bytes');
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    const end = this.ends[slot]!;
+    if (start < 0 || (emptyIsNull && start === end)) return putBytes(out, at, JSON_NULL);
+    return putAsciiString(out, at, this.bytes, start, end);
   }
 
   /** Part of the line last read, by position (for a line read as bytes, positions in those bytes). */

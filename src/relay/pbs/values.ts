@@ -220,6 +220,12 @@ function civilFromDays(days: number): { year: number; month: number; day: number
 /** The dates of the last few days formatted (an accounting line's five times span a day or two). */
 const civilDays: Array<{ days: number; year: number; month: number; day: number } | undefined> = new Array(8);
 
+function civilDate(days: number): { year: number; month: number; day: number } {
+  let date = civilDays[days & 7];
+  if (date === undefined || date.days !== days) civilDays[days & 7] = date = { days, ...civilFromDays(days) };
+  return date;
+}
+
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 
 /**
@@ -236,9 +242,7 @@ export function epochToRfc3339(seconds: number): string {
   rem -= hour * 3600;
   const minute = Math.floor(rem / 60);
   const second = Math.floor(rem - minute * 60);
-  let date = civilDays[days & 7];
-  if (date === undefined || date.days !== days) civilDays[days & 7] = date = { days, ...civilFromDays(days) };
-  const { year, month, day } = date;
+  const { year, month, day } = civilDate(days);
   lastSeconds = seconds;
   lastText =
     year >= 0 && year <= 9999
@@ -270,6 +274,43 @@ export function epochToRfc3339(seconds: number): string {
 
 let lastSeconds = Number.NaN;
 let lastText = '';
+
+/**
+ * {@link epochToRfc3339} as a JSON string (quotes included) written into `out` at `at`, for epochs
+ * 1 … MAX_EPOCH (an accounting time: four-digit years); returns the position after it.
+ */
+export function putRfc3339Json(out: Uint8Array, at: number, seconds: number): number {
+  const days = Math.floor(seconds / 86400);
+  let rem = seconds - days * 86400;
+  const hour = Math.floor(rem / 3600);
+  rem -= hour * 3600;
+  const minute = Math.floor(rem / 60);
+  const second = rem - minute * 60;
+  const { year, month, day } = civilDate(days);
+  out[at] = 34;
+  out[at + 1] = 48 + Math.floor(year / 1000);
+  out[at + 2] = 48 + (Math.floor(year / 100) % 10);
+  out[at + 3] = 48 + (Math.floor(year / 10) % 10);
+  out[at + 4] = 48 + (year % 10);
+  out[at + 5] = 45;
+  out[at + 6] = 48 + Math.floor(month / 10);
+  out[at + 7] = 48 + (month % 10);
+  out[at + 8] = 45;
+  out[at + 9] = 48 + Math.floor(day / 10);
+  out[at + 10] = 48 + (day % 10);
+  out[at + 11] = 84;
+  out[at + 12] = 48 + Math.floor(hour / 10);
+  out[at + 13] = 48 + (hour % 10);
+  out[at + 14] = 58;
+  out[at + 15] = 48 + Math.floor(minute / 10);
+  out[at + 16] = 48 + (minute % 10);
+  out[at + 17] = 58;
+  out[at + 18] = 48 + Math.floor(second / 10);
+  out[at + 19] = 48 + (second % 10);
+  out[at + 20] = 90;
+  out[at + 21] = 34;
+  return at + 22;
+}
 
 /**
  * An accounting epoch field (ctime, qtime, etime, start, end) in unix seconds: `undefined` when the

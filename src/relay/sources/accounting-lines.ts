@@ -4,7 +4,8 @@
  * (`parseBlock`, run by accounting-worker.ts; accounting-threads.ts hands the blocks out).
  */
 import type { JobRecord } from '../../contracts/job-record.ts';
-import { type AccountingLineOptions, parseAccountingBytes } from '../pbs/accounting-line.ts';
+import { type AccountingLineOptions, type AccountingLineResult, parseAccountingBytes, writeAccountingBytes } from '../pbs/accounting-line.ts';
+import { jsonRoomFor } from '../pbs/json-bytes.ts';
 import { type Line, lineText } from '../pbs/line-reader.ts';
 import { newStats, noteMalformed, type SourceStats } from '../source.ts';
 
@@ -35,13 +36,22 @@ export function readAccountingLine(
   maxLineBytes: number,
   stats: SourceStats,
 ): JobRecord | null {
+  if (!worthParsing(line, oversized, n, file, maxLineBytes, stats)) return null;
+  origin.line = n;
+  return recordOf(parseAccountingBytes(line.bytes, line.start, line.end, origin, parse), n, file, stats);
+}
+
+/** False for a line that is blank, or too long (counted as malformed). */
+function worthParsing(line: Line, oversized: boolean, n: number, file: string, maxLineBytes: number, stats: SourceStats): boolean {
   if (oversized || line.end - line.start > maxLineBytes) {
     noteMalformed(stats, `${file}:${n}: line longer than ${maxLineBytes} bytes`);
-    return null;
+    return false;
   }
-  if (isBlank(line)) return null;
-  origin.line = n;
-  const parsed = parseAccountingBytes(line.bytes, line.start, line.end, origin, parse);
+  return !isBlank(line);
+}
+
+/** The record of a parsed line, or null with the skip or the malformed line counted. */
+function recordOf(parsed: AccountingLineResult, n: number, file: string, stats: SourceStats): JobRecord | null {
   if (parsed.kind === 'job') return parsed.record;
   if (parsed.kind === 'skip') stats.skipped++;
   else noteMalformed(stats, `${file}:${n}: ${parsed.reason}`);
@@ -82,8 +92,9 @@ export interface ParseBlockResult {
 
 /**
  * Parse a block as the main thread would, line by line (readAccountingLine), and serialise its records
- * straight into one buffer (a string built from the lines and encoded at the end cost more than the
- * parsing). Pure: the same block gives the same result on any thread.
+ * straight into one buffer: a plain ASCII record is written as JSON from its line's bytes
+ * (writeAccountingBytes: building the record and its string cost more than reading the line), any
+ * other through JSON.stringify. Pure: the same block gives the same result on any thread.
  */
 export function parseBlock(task: ParseBlockTask): ParseBlockResult {
   const { file, firstLine, maxLineBytes } = task;
@@ -91,6 +102,7 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
   const stats = newStats();
   const origin = { file, line: 0 };
   const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
+  const fileJsonBytes = Buffer.byteLength(JSON.stringify(file));
   const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
   const given = task.output;
   let out = given
@@ -100,26 +112,36 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
   let at = 0;
   let count = 0;
   let n = firstLine;
+  /** Room for `bytes` more from `at`: a bigger buffer of its own when the given one is full. */
+  const room = (needed: number) => {
+    if (at + needed <= out.length) return;
+    const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, at + needed));
+    out.copy(bigger, 0, 0, at);
+    out = bigger;
+    own = true;
+  };
   for (let start = 0; start < bytes.length; n++) {
     let nl = bytes.indexOf(10, start);
     if (nl === -1) nl = bytes.length;
     line.start = start;
     line.end = nl;
-    const record = readAccountingLine(line, false, n, file, origin, parse, maxLineBytes, stats);
-    if (record !== null) {
+    start = nl + 1;
+    if (!worthParsing(line, false, n, file, maxLineBytes, stats)) continue;
+    origin.line = n;
+    room(jsonRoomFor(line.end - line.start, fileJsonBytes) + 1);
+    const written = writeAccountingBytes(bytes, line.start, line.end, origin, parse, out, at);
+    if (typeof written === 'number') {
+      at = written;
+    } else {
+      const record = recordOf(written, n, file, stats);
+      if (record === null) continue;
       const json = JSON.stringify(record);
       // A UTF-16 code unit is at most 3 bytes of UTF-8; plus the newline.
-      if (at + json.length * 3 + 1 > out.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, at + json.length * 3 + 1));
-        out.copy(bigger, 0, 0, at);
-        out = bigger;
-        own = true;
-      }
+      room(json.length * 3 + 1);
       at += out.write(json, at, 'utf8');
-      out[at++] = 10;
-      count++;
     }
-    start = nl + 1;
+    out[at++] = 10;
+    count++;
   }
   return {
     ndjson: own ? out.subarray(0, at) : null,

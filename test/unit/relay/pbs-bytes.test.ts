@@ -9,7 +9,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseAccountingBytes, parseAccountingLine } from '../../../src/relay/pbs/accounting-line.ts';
+import { parseAccountingBytes, parseAccountingLine, writeAccountingBytes } from '../../../src/relay/pbs/accounting-line.ts';
+import { jsonRoomFor, putNumber } from '../../../src/relay/pbs/json-bytes.ts';
 import { parseExecHost, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
 import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
 import { PayloadReader, splitAccountingHeader, tokenizePayload } from '../../../src/relay/pbs/line-tokenizer.ts';
@@ -45,6 +46,8 @@ const edgeLines: string[] = [
   E(`${BASE} account="q"\tuser=v`),
   E(`${BASE} account=" end=1 "`),
   E(`${BASE} end=1744820399`), // a repeated key keeps its last value
+  E(`user= group= project="" account='' ${BASE.replace(/user=u group=g jobname=j queue=q /, '')} jobname= queue= exec_host=`), // empty values
+  E(`${BASE} account="back\\slash" project=ctl\u0001char exec_host=a"b/0`), // values JSON must escape
   E(`${BASE} Exit_status=-11 exit_status=3 run_count=+2`),
   E(`${BASE} exit_status=3`),
   E(`${BASE} resources_used.mem=1kw resources_used.vmem=9999999999999999kb Resource_List.mem=10GB`),
@@ -129,6 +132,42 @@ describe('a line read in its bytes', () => {
       expect(parseAccountingBytes(bytes, start, end, {}, { keepEnd: keepEven }), line).toEqual(kept);
     }
     expect(records).toBeGreaterThan(500);
+  });
+
+  it('writes a record as JSON byte for byte as JSON.stringify does, in exactly the room it asks for', () => {
+    const keepEven = (end: number | null) => end !== null && end % 2 === 0;
+    let written = 0;
+    for (const file of ['20250416', 'dir "x"/é\\20250416.gz']) {
+      for (const [i, line] of allLines.entries()) {
+        const bytes = Buffer.from(`xx\n${line}\nyy`, 'utf8');
+        const start = 3;
+        const end = bytes.length - 3;
+        for (const options of [{}, { keepEnd: keepEven }]) {
+          const origin = { file, line: i + 1 };
+          const expected = parseAccountingBytes(bytes, start, end, origin, options);
+          // Exactly the room promised, after 5 bytes already written: a byte past it would be lost.
+          const out = new Uint8Array(5 + jsonRoomFor(end - start, Buffer.byteLength(JSON.stringify(file))));
+          const result = writeAccountingBytes(bytes, start, end, origin, options, out, 5);
+          if (typeof result === 'number') {
+            written++;
+            expect(expected.kind, line).toBe('job');
+            const json = Buffer.from(out.subarray(5, result)).toString('utf8');
+            if (expected.kind === 'job' && json !== JSON.stringify(expected.record)) expect(json, line).toBe(JSON.stringify(expected.record));
+          } else {
+            expect(result, line).toEqual(expected);
+          }
+        }
+      }
+    }
+    expect(written).toBeGreaterThan(1000);
+  });
+
+  it('writes numbers as JSON.stringify does', () => {
+    const out = new Uint8Array(64);
+    for (const n of [0, -0, 7, 10, 99, 100, -11, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 12.5, 0.1, 1e-7, null]) {
+      const end = putNumber(out, 0, n);
+      expect(Buffer.from(out.subarray(0, end)).toString('latin1'), String(n)).toBe(JSON.stringify(n));
+    }
   });
 
   it('keeps other characters as UTF-8 decoding gives them, invalid bytes included', () => {

@@ -1,0 +1,71 @@
+/**
+ * JSON written straight into bytes, exactly as `JSON.stringify` writes the same values, for the parse
+ * threads: building a job record, then its string, then encoding that string cost more than reading
+ * the line. Every writer takes the output and a position and returns the position after what it
+ * wrote; the caller makes sure there is room (see {@link jsonRoomFor}).
+ */
+
+/** ASCII text as bytes, for the constant parts (keys and punctuation). */
+export function asciiBytes(text: string): Uint8Array {
+  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`asciiBytes: not printable ASCII: ${JSON.stringify(text)}`);
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/**
+ * Room enough for a record built from a line of `lineBytes` bytes: its strings are parts of the line
+ * (at most 6 bytes each once escaped: `\u0001`), plus keys, times and numbers (well under 1 KiB),
+ * plus `extra` (the file name's JSON).
+ */
+export const jsonRoomFor = (lineBytes: number, extra: number) => lineBytes * 6 + 1024 + extra;
+
+export function putBytes(out: Uint8Array, at: number, chunk: Uint8Array): number {
+  for (let k = 0; k < chunk.length; k++) out[at++] = chunk[k]!;
+  return at;
+}
+
+const NULL = asciiBytes('null');
+
+/** A number as JSON.stringify writes it (safe integers digit by digit), or `null`. */
+export function putNumber(out: Uint8Array, at: number, value: number | null): number {
+  if (value === null) return putBytes(out, at, NULL);
+  if (!Number.isSafeInteger(value)) return putLatin1(out, at, JSON.stringify(value));
+  let v = value;
+  if (v < 0) {
+    out[at++] = 45;
+    v = -v;
+  }
+  let digits = 1;
+  for (let p = 10; p <= v; p *= 10) digits++;
+  const end = at + digits;
+  for (let k = end - 1; k >= at; k--) {
+    const q = Math.floor(v / 10);
+    out[k] = 48 + (v - q * 10);
+    v = q;
+  }
+  return end;
+}
+
+/** Text whose characters are all below 256 (JSON.stringify's output of ASCII text is). */
+export function putLatin1(out: Uint8Array, at: number, text: string): number {
+  for (let k = 0; k < text.length; k++) out[at++] = text.charCodeAt(k);
+  return at;
+}
+
+/**
+ * The JSON string of the ASCII bytes `src[from, to)`: copied as they are unless one must be escaped
+ * (`"`, `\`, a control character), which is rare; that string then goes through JSON.stringify.
+ */
+export function putAsciiString(out: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
+  out[at] = 34;
+  let o = at + 1;
+  for (let k = from; k < to; k++) {
+    const c = src[k]!;
+    if (c < 32 || c === 34 || c === 92) {
+      const text = Buffer.from(src.buffer, src.byteOffset, src.byteLength).toString('latin1', from, to);
+      return putLatin1(out, at, JSON.stringify(text));
+    }
+    out[o++] = c;
+  }
+  out[o++] = 34;
+  return o;
+}
