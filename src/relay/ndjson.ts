@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { JobStreamSummary } from '../contracts/job-record.ts';
 import { type JobSource, type NdjsonBlock, newStats, type Window } from './source.ts';
@@ -36,14 +35,29 @@ async function writeChunk(res: ServerResponse, data: string | Uint8Array, signal
   await waitForDrain(res, signal, stalledMs);
 }
 
-async function waitForDrain(res: ServerResponse, signal: AbortSignal, stalledMs: number): Promise<void> {
-  const stalled = AbortSignal.timeout(stalledMs);
-  try {
-    await once(res, 'drain', { signal: AbortSignal.any([signal, stalled]) });
-  } catch (err) {
-    if (stalled.aborted && !signal.aborted) throw new StalledClientError(`the client read nothing for ${stalledMs} ms`);
-    throw err;
-  }
+/**
+ * Wait for 'drain' (what `once(res, 'drain', { signal })` does, plus the stall timer). The timer is
+ * cleared as soon as the wait is over: a timer per write that lingered for `stalledMs` (as
+ * `AbortSignal.timeout` does) kept thousands of objects alive per stream, and the relay's memory grew.
+ */
+function waitForDrain(res: ServerResponse, signal: AbortSignal, stalledMs: number): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: unknown) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('error', done);
+      signal.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = () => done();
+    const onAbort = () => done(signal.reason);
+    const timer = setTimeout(() => done(new StalledClientError(`the client read nothing for ${stalledMs} ms`)), stalledMs);
+    res.on('drain', onDrain);
+    res.on('error', done);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
