@@ -71,7 +71,7 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
       `relay /v1/jobs (parse + NDJSON over HTTP, ${mib(Number(curl.stdout.split(' ')[1]))}): ${relayRate.toFixed(0).padStart(9)} records/s, ` +
         `${records} records, peak RSS ${mib(relayRss)} (node ${relayNodeFlags().join(' ')}, ${started.parse_threads} parse threads)`,
     );
-    console.log(`ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay RSS target < 100 MiB`);
+    console.log(`ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay peak RSS ${(relayRss / 1e6).toFixed(0)} MB (target < 100 MB)`);
 
     // The first 50k records, as the Worker would receive them, for the transform below.
     const kept: Buffer[] = [];

@@ -112,7 +112,7 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
   let at = 0;
   let count = 0;
   let n = firstLine;
-  /** Room for `bytes` more from `at`: a bigger buffer of its own when the given one is full. */
+  /** Room for `needed` more bytes from `at`: a bigger buffer of its own when the given one is full. */
   const room = (needed: number) => {
     if (at + needed <= out.length) return;
     const bigger = Buffer.allocUnsafeSlow(Math.max(out.length * 2, at + needed));
