@@ -273,11 +273,16 @@ function fromPayload(
   return { kind: 'job', record };
 }
 
-// The record's JSON around its values, in the order of the record above (keys, then a value).
-const K = (text: string) => asciiBytes(text);
-const JOB_ID = K('{"job_id":');
-const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map((k) => K(`,"${k}":`));
-const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map((k) => K(`,"${k}":`));
+// The record's JSON around its values, in the order of the record above (a key, then its value);
+// the test holding putRecordJson to JSON.stringify(record) keeps the two orders together.
+const key = (name: string) => asciiBytes(`,"${name}":`);
+const JOB_ID = asciiBytes('{"job_id":');
+const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map(key) as [
+  Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array,
+];
+const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map(key) as [
+  Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array,
+];
 const K_NUMBERS = [
   'walltime_used_seconds',
   'walltime_requested_seconds',
@@ -289,14 +294,14 @@ const K_NUMBERS = [
   'ncpus',
   'ngpus',
   'nodes',
-].map((k) => K(`,"${k}":`));
-const K_EXEC_HOST = K(',"exec_host":');
-const K_EXIT_STATUS = K(',"exit_status":');
-const K_RUN_COUNT = K(',"run_count":');
-const ORIGIN_E = K(',"origin":{"source":"accounting","record":"E","file":');
-const ORIGIN_R = K(',"origin":{"source":"accounting","record":"R","file":');
-const K_LINE = K(',"line":');
-const JSON_NULL = K('null');
+].map(key);
+const K_EXEC_HOST = key('exec_host');
+const K_EXIT_STATUS = key('exit_status');
+const K_RUN_COUNT = key('run_count');
+const ORIGIN_E = asciiBytes(',"origin":{"source":"accounting","record":"E","file":');
+const ORIGIN_R = asciiBytes(',"origin":{"source":"accounting","record":"R","file":');
+const K_LINE = key('line');
+const JSON_NULL = asciiBytes('null');
 
 /** The file name's JSON, kept for the next line (a block's lines share it). */
 let fileName = '';
@@ -319,17 +324,17 @@ function putRecordJson(
   const resources = deriveJobResources(payload);
   let o = putBytes(out, at, JOB_ID);
   o = putAsciiString(out, o, bytes, idFrom, idTo);
-  o = payload.putJson(USER, out, putBytes(out, o, K_USER!), true);
-  o = payload.putJson(GROUP, out, putBytes(out, o, K_GROUP!), true);
-  o = payload.putJson(PROJECT, out, putBytes(out, o, K_PROJECT!), true);
-  o = payload.putJson(ACCOUNT, out, putBytes(out, o, K_ACCOUNT!), true);
-  o = payload.putJson(QUEUE, out, putBytes(out, o, K_QUEUE!), true);
-  o = payload.putJson(JOBNAME, out, putBytes(out, o, K_JOBNAME!), true);
-  o = putTime(out, putBytes(out, o, K_CTIME!), times.ctime);
-  o = putTime(out, putBytes(out, o, K_QTIME!), times.qtime);
-  o = putTime(out, putBytes(out, o, K_ETIME!), times.etime);
-  o = putTime(out, putBytes(out, o, K_START!), times.start);
-  o = putTime(out, putBytes(out, o, K_END!), times.end);
+  o = payload.putJson(USER, out, putBytes(out, o, K_USER), true);
+  o = payload.putJson(GROUP, out, putBytes(out, o, K_GROUP), true);
+  o = payload.putJson(PROJECT, out, putBytes(out, o, K_PROJECT), true);
+  o = payload.putJson(ACCOUNT, out, putBytes(out, o, K_ACCOUNT), true);
+  o = payload.putJson(QUEUE, out, putBytes(out, o, K_QUEUE), true);
+  o = payload.putJson(JOBNAME, out, putBytes(out, o, K_JOBNAME), true);
+  o = putTime(out, putBytes(out, o, K_CTIME), times.ctime);
+  o = putTime(out, putBytes(out, o, K_QTIME), times.qtime);
+  o = putTime(out, putBytes(out, o, K_ETIME), times.etime);
+  o = putTime(out, putBytes(out, o, K_START), times.start);
+  o = putTime(out, putBytes(out, o, K_END), times.end);
   const numbers = [
     walltimeUsed(resources),
     resources.walltime_requested_seconds,
