@@ -228,6 +228,51 @@ function civilDate(days: number): { year: number; month: number; day: number } {
 
 const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
 
+/** The parts of the time {@link splitSeconds} last split (one object, reused). */
+const parts = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0 };
+
+/** Whole unix seconds → UTC date and time, into {@link parts}; the date cached per day. */
+function splitSeconds(seconds: number): typeof parts {
+  const days = Math.floor(seconds / 86400);
+  let rem = seconds - days * 86400;
+  parts.hour = Math.floor(rem / 3600);
+  rem -= parts.hour * 3600;
+  parts.minute = Math.floor(rem / 60);
+  parts.second = Math.floor(rem - parts.minute * 60);
+  const { year, month, day } = civilDate(days);
+  parts.year = year;
+  parts.month = month;
+  parts.day = day;
+  return parts;
+}
+
+/** Two digits of `n` (0 … 99) into `out` at `at`. */
+function put2(out: Uint8Array, at: number, n: number): void {
+  const tens = Math.floor(n / 10);
+  out[at] = 48 + tens;
+  out[at + 1] = 48 + (n - tens * 10);
+}
+
+/** The 20 characters `YYYY-MM-DDTHH:MM:SSZ` of {@link parts} (a year of four digits) into `out` at `at`. */
+function putParts(out: Uint8Array, at: number): void {
+  const { year } = parts;
+  put2(out, at, Math.floor(year / 100));
+  put2(out, at + 2, year % 100);
+  out[at + 4] = 45; // -
+  put2(out, at + 5, parts.month);
+  out[at + 7] = 45;
+  put2(out, at + 8, parts.day);
+  out[at + 10] = 84; // T
+  put2(out, at + 11, parts.hour);
+  out[at + 13] = 58; // :
+  put2(out, at + 14, parts.minute);
+  out[at + 16] = 58;
+  put2(out, at + 17, parts.second);
+  out[at + 19] = 90; // Z
+}
+
+const scratch = new Uint8Array(20);
+
 /**
  * Unix seconds (whole, 0 … 253402300799) → RFC 3339 UTC without fractional seconds
  * (`2011-10-01T22:59:05Z`). Computed directly, the date cached per day, the string made in one piece
@@ -236,39 +281,15 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
  */
 export function epochToRfc3339(seconds: number): string {
   if (seconds === lastSeconds) return lastText; // ctime, qtime and etime are often the same second
-  const days = Math.floor(seconds / 86400);
-  let rem = seconds - days * 86400;
-  const hour = Math.floor(rem / 3600);
-  rem -= hour * 3600;
-  const minute = Math.floor(rem / 60);
-  const second = Math.floor(rem - minute * 60);
-  const { year, month, day } = civilDate(days);
+  const { year, month, day, hour, minute, second } = splitSeconds(seconds);
   lastSeconds = seconds;
-  lastText =
-    year >= 0 && year <= 9999
-      ? String.fromCharCode(
-          48 + Math.floor(year / 1000),
-          48 + (Math.floor(year / 100) % 10),
-          48 + (Math.floor(year / 10) % 10),
-          48 + (year % 10),
-          45,
-          48 + Math.floor(month / 10),
-          48 + (month % 10),
-          45,
-          48 + Math.floor(day / 10),
-          48 + (day % 10),
-          84,
-          48 + Math.floor(hour / 10),
-          48 + (hour % 10),
-          58,
-          48 + Math.floor(minute / 10),
-          48 + (minute % 10),
-          58,
-          48 + Math.floor(second / 10),
-          48 + (second % 10),
-          90,
-        )
-      : `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}Z`;
+  if (year >= 0 && year <= 9999) {
+    putParts(scratch, 0);
+    const c = scratch; // twenty arguments: quicker than apply, and a flat string
+    lastText = String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!);
+  } else {
+    lastText = `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}Z`;
+  }
   return lastText;
 }
 
@@ -280,34 +301,9 @@ let lastText = '';
  * 1 … MAX_EPOCH (an accounting time: four-digit years); returns the position after it.
  */
 export function putRfc3339Json(out: Uint8Array, at: number, seconds: number): number {
-  const days = Math.floor(seconds / 86400);
-  let rem = seconds - days * 86400;
-  const hour = Math.floor(rem / 3600);
-  rem -= hour * 3600;
-  const minute = Math.floor(rem / 60);
-  const second = rem - minute * 60;
-  const { year, month, day } = civilDate(days);
+  splitSeconds(seconds);
   out[at] = 34;
-  out[at + 1] = 48 + Math.floor(year / 1000);
-  out[at + 2] = 48 + (Math.floor(year / 100) % 10);
-  out[at + 3] = 48 + (Math.floor(year / 10) % 10);
-  out[at + 4] = 48 + (year % 10);
-  out[at + 5] = 45;
-  out[at + 6] = 48 + Math.floor(month / 10);
-  out[at + 7] = 48 + (month % 10);
-  out[at + 8] = 45;
-  out[at + 9] = 48 + Math.floor(day / 10);
-  out[at + 10] = 48 + (day % 10);
-  out[at + 11] = 84;
-  out[at + 12] = 48 + Math.floor(hour / 10);
-  out[at + 13] = 48 + (hour % 10);
-  out[at + 14] = 58;
-  out[at + 15] = 48 + Math.floor(minute / 10);
-  out[at + 16] = 48 + (minute % 10);
-  out[at + 17] = 58;
-  out[at + 18] = 48 + Math.floor(second / 10);
-  out[at + 19] = 48 + (second % 10);
-  out[at + 20] = 90;
+  putParts(out, at + 1);
   out[at + 21] = 34;
   return at + 22;
 }
