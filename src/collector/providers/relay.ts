@@ -22,9 +22,6 @@ export interface RelayJobsRequest {
   now?: () => Date;
 }
 
-/** `relayProvider.name` is the source value stored for its events. */
-export const relayProvider = { name: 'pbs' } as const;
-
 /**
  * Fetch the jobs whose end lies in [from, to) from a relay as a stream: each validated job record is
  * handed to `onJob` as it arrives (nothing is buffered beyond one line), and the summary line that

@@ -19,16 +19,6 @@ export interface LocalStamp {
   second: number;
 }
 
-export interface AccountingHeader {
-  stamp: LocalStamp;
-  /** One case-sensitive character: `E`, `R`, `S`, `Q`, `e`, … */
-  type: string;
-  id: string;
-  payload: string;
-}
-
-export type HeaderResult = { ok: true; header: AccountingHeader } | { ok: false; reason: string };
-
 /**
  * Noise seen in front of real records: a `torque: ` syslog tag (hnormalise vectors) and a grep
  * file-name prefix `20150327:` (APEL vectors), possibly with the file's path.
@@ -83,7 +73,7 @@ export interface HeaderPositions {
 
 export type HeaderPositionsResult = { ok: true; header: HeaderPositions } | { ok: false; reason: string };
 
-/** {@link splitAccountingHeader} without cutting out the payload (the line usually stays whole). */
+/** Where one physical line's header ends and its payload starts; never throws. */
 export function locateAccountingHeader(rawLine: string): HeaderPositionsResult {
   let line = rawLine.charCodeAt(rawLine.length - 1) === 13 ? rawLine.slice(0, -1) : rawLine;
   if (!startsWithDate(line)) {
@@ -103,80 +93,6 @@ export function locateAccountingHeader(rawLine: string): HeaderPositionsResult {
   const id = c < 0 ? line.slice(b + 1) : line.slice(b + 1, c);
   if (id === '' || /\s/.test(id)) return { ok: false, reason: 'bad job id' };
   return { ok: true, header: { stamp, type, id, line, payloadStart: c < 0 ? line.length : c + 1 } };
-}
-
-/** Split one physical line into its header and payload; never throws. */
-export function splitAccountingHeader(rawLine: string): HeaderResult {
-  const head = locateAccountingHeader(rawLine);
-  if (!head.ok) return head;
-  const { stamp, type, id, line, payloadStart } = head.header;
-  return { ok: true, header: { stamp, type, id, payload: line.slice(payloadStart) } };
-}
-
-export interface PayloadTokens {
-  /** `key → value`, quotes removed, keys case-sensitive; a repeated key keeps its last value. */
-  attrs: Map<string, string>;
-  /** Tokens without `=` (Torque 6's `-L` in `Resource_Request_2.0=-L tasks=…`), kept apart. */
-  stray: string[];
-}
-
-/**
- * Read `key=value` pairs. A value that starts with `"` or `'` runs to the matching quote that is
- * followed by whitespace or the end (PBS never escapes inside quotes, and Account_Name may contain
- * anything, quotes included); an unterminated quote is read as a bare value. Otherwise a value runs
- * to the next space or tab. The key is split on the first `=` only (`nodes=1:ppn=4` keeps `ppn=4`).
- */
-export function tokenizePayload(payload: string): PayloadTokens {
-  const attrs = new Map<string, string>();
-  const stray: string[] = [];
-  const n = payload.length;
-  // Positions of the next tab and `=`, searched again only once passed: linear even for a long run
-  // of stray tokens.
-  let nextTab = payload.indexOf('\t');
-  let nextEq = -1;
-  let i = 0;
-  while (i < n) {
-    const c = payload.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      i++;
-      continue;
-    }
-    // The next separator: a space or a tab.
-    let end = payload.indexOf(' ', i);
-    if (end < 0) end = n;
-    if (nextTab >= 0) {
-      if (nextTab < i) nextTab = payload.indexOf('\t', i);
-      if (nextTab >= 0 && nextTab < end) end = nextTab;
-    }
-    if (nextEq < i) {
-      nextEq = payload.indexOf('=', i);
-      if (nextEq < 0) nextEq = n;
-    }
-    const eq = nextEq;
-    if (eq >= end || eq === i) {
-      stray.push(payload.slice(i, end));
-      i = end;
-      continue;
-    }
-    const key = payload.slice(i, eq);
-    const q = payload[eq + 1];
-    if (q === '"' || q === "'") {
-      let j = eq + 2;
-      while ((j = payload.indexOf(q, j)) !== -1) {
-        const after = payload.charCodeAt(j + 1);
-        if (j + 1 >= n || after === 32 || after === 9) break;
-        j++;
-      }
-      if (j !== -1) {
-        attrs.set(key, payload.slice(eq + 2, j));
-        i = j + 1;
-        continue;
-      }
-    }
-    attrs.set(key, payload.slice(eq + 1, end));
-    i = end;
-  }
-  return { attrs, stray };
 }
 
 /** Two digits at `at`, or -1. */
@@ -238,7 +154,7 @@ function sameBytes(a: DataView, from: number, b: DataView, at: number, length: n
 
 /**
  * The payload read for a declared set of keys only: what a parser reading millions of lines needs.
- * Tokens are delimited exactly as {@link tokenizePayload} does (the tests hold them together), but a
+ * Tokens are delimited exactly as the tests' reference tokenizer does (test/support/pbs-reference.ts), but a
  * declared key is recognised in place, other keys and stray tokens are passed over, and values are
  * cut out only when read. It reads a string, or (quicker: a string is slow to scan character by
  * character) a line still in its bytes, as long as they are ASCII. One instance is reused line after

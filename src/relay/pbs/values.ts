@@ -318,9 +318,3 @@ export function parseEpochSeconds(value: string): number | null | undefined {
   if (n === null || n > MAX_EPOCH) return undefined;
   return n === 0 ? null : n;
 }
-
-/** {@link parseEpochSeconds}, as RFC 3339 UTC. */
-export function parseEpochField(value: string): string | null | undefined {
-  const n = parseEpochSeconds(value);
-  return n == null ? n : epochToRfc3339(n);
-}

@@ -13,7 +13,8 @@ import { parseAccountingBytes, parseAccountingLine, writeAccountingBytes } from 
 import { jsonRoomFor, putNumber } from '../../../src/relay/pbs/json-bytes.ts';
 import { parseExecHost, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
 import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
-import { PayloadReader, splitAccountingHeader, tokenizePayload } from '../../../src/relay/pbs/line-tokenizer.ts';
+import { PayloadReader } from '../../../src/relay/pbs/line-tokenizer.ts';
+import { splitAccountingHeader, tokenizePayload } from '../../support/pbs-reference.ts';
 import { mulberry32 } from '../../../src/local/demo-accounting.ts';
 import {
   epochToRfc3339,

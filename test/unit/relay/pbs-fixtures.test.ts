@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { type JobRecord, JobRecordSchema } from '../../../src/contracts/job-record.ts';
 import { parseAccountingLine } from '../../../src/relay/pbs/accounting-line.ts';
 import { parseExecHost } from '../../../src/relay/pbs/exec-host.ts';
-import { splitAccountingHeader, tokenizePayload } from '../../../src/relay/pbs/line-tokenizer.ts';
+import { splitAccountingHeader, tokenizePayload } from '../../support/pbs-reference.ts';
 import { parseNodesSpec } from '../../../src/relay/pbs/resources.ts';
 import { parseDuration, parseSize } from '../../../src/relay/pbs/values.ts';
 

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { JobRecordSchema } from '../../../src/contracts/job-record.ts';
 import { parseAccountingLine } from '../../../src/relay/pbs/accounting-line.ts';
 import { parseExecHost, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
-import { splitAccountingHeader, tokenizePayload } from '../../../src/relay/pbs/line-tokenizer.ts';
+import { parseEpochField, splitAccountingHeader, tokenizePayload } from '../../support/pbs-reference.ts';
 import { deriveJobResources, parseNodesSpec } from '../../../src/relay/pbs/resources.ts';
-import { parseDuration, parseEpochField, parseInteger, parseSize } from '../../../src/relay/pbs/values.ts';
+import { parseDuration, parseInteger, parseSize } from '../../../src/relay/pbs/values.ts';
 
 const E = (payload: string, id = '1.srv', stamp = '04/16/2025 10:19:48') => `${stamp};E;${id};${payload}`;
 const BASE = 'user=u group=g jobname=j queue=q ctime=1744817013 qtime=1744817013 etime=1744817013 start=1744817058 end=1744820388';
