@@ -18,7 +18,8 @@ export default {
   async scheduled(controller, env) {
     await planCollection(getServices(env), new Date(controller.scheduledTime));
   },
-  async queue(batch, env, ctx) {
-    await handleQueue(batch, getServices(env), async (request) => app.fetch(request, env, ctx));
+  // The execution context is not needed: every consumer finishes its work before it returns.
+  async queue(batch, env, _ctx) {
+    await handleQueue(batch, getServices(env));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { type IngestRequest, type IngestResponse, IngestResponseSchema } from '../contracts/usage-event.ts';
+import { COLLECTOR_KEY_HEADER, type IngestRequest, type IngestResponse, IngestResponseSchema } from '../contracts/usage-event.ts';
 import { ProblemSchema } from '../contracts/problem.ts';
 import type { ClientProblem, SendFailure } from './report.ts';
 import { parseRetryAfter } from './retry.ts';
@@ -61,7 +61,7 @@ export async function postBatch(ctx: AttemptContext, body: IngestRequest, start:
       headers: {
         'Content-Type': 'application/json',
         Accept: 'application/json, application/problem+json',
-        'X-Zeus-Collector-Key': ctx.apiKey,
+        [COLLECTOR_KEY_HEADER]: ctx.apiKey,
       },
       body: JSON.stringify(body),
       signal: controller.signal,

@@ -1,10 +1,10 @@
-/** The ingest client for integrators and for collectors inside the Worker (see README.md here). */
+/** The ingest client for integrators (see README.md here). */
 export { createIngestClient, type IngestClient, type IngestClientOptions } from './ingest-client.ts';
 export type { FetchLike } from './attempt.ts';
 export type { BatchResult, ClientProblem, IngestClientEvent, SendFailure, SendFailureKind, SendReport, SendTotals } from './report.ts';
 export { parseRetryAfter } from './retry.ts';
 export { type EventIssue, IngestValidationError } from './validate.ts';
-export type { Problem } from '../http/problem.ts';
+export type { Problem } from '../contracts/problem.ts';
 export {
   type IngestResponse,
   MAX_EVENTS_PER_REQUEST,

@@ -7,7 +7,7 @@ import { validateEvents } from './validate.ts';
 /**
  * The typed ingest client: the TypeScript counterpart of the seed's Python `ZeusClient`.
  * Runs on Node ≥ 20, Workers and Deno (only fetch, AbortController, setTimeout and
- * crypto.getRandomValues), and inside the Worker itself through an injected `fetch`.
+ * crypto.getRandomValues), and inside another Worker through an injected `fetch` (a service binding).
  */
 
 export interface IngestClientOptions {
@@ -27,7 +27,7 @@ export interface IngestClientOptions {
   timeoutMs?: number;
   /** Stop at the first batch that fails after its retries (the rest are `skipped`). Default false: go on. */
   stopOnError?: boolean;
-  /** Default `globalThis.fetch`. In a Worker: a service binding, or `(req) => app.fetch(req, env, ctx)`. */
+  /** Default `globalThis.fetch`. In a Worker: a service binding's `fetch`. */
   fetch?: FetchLike;
   /** Progress notes (retries, batch outcomes, a stop) for a logger. Exceptions it throws are ignored. */
   onEvent?: (event: IngestClientEvent) => void;

@@ -1,5 +1,5 @@
 import type { IngestResponse } from '../contracts/usage-event.ts';
-import type { Problem } from '../http/problem.ts';
+import type { Problem } from '../contracts/problem.ts';
 
 /**
  * What `send()` hands back. Every event position in here (batch ranges, `response.events[].index`,

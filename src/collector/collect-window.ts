@@ -1,11 +1,8 @@
 import type { RelayTarget } from '../config.ts';
-import type { UsageEventInput } from '../contracts/usage-event.ts';
+import { dayWindow } from '../lib/utc-day.ts';
 import { readRelayJobs } from './providers/relay.ts';
-import { dayWindow } from './days.ts';
 import { PbsEventBuilder } from './transform/pbs-events.ts';
-
-/** Writes events through the ingest path; resolves to the counts, rejects when any batch failed. */
-export type WriteEvents = (events: UsageEventInput[]) => Promise<{ inserted: number; updated: number; unchanged: number }>;
+import type { WriteEvents } from './write-events.ts';
 
 export interface CollectWindowDeps {
   relaySecret: string;

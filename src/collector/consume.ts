@@ -2,7 +2,9 @@ import type { Config } from '../config.ts';
 import { type CollectMessage, CollectMessageSchema } from '../contracts/collect-message.ts';
 import type { Database } from '../db/client.ts';
 import { recordRun } from '../db/queries/collection.ts';
-import { type CollectWindowDeps, collectWindow, type WriteEvents } from './collect-window.ts';
+import { log } from '../lib/log.ts';
+import { type CollectWindowDeps, collectWindow } from './collect-window.ts';
+import type { WriteEvents } from './write-events.ts';
 
 export interface CollectConsumerDeps {
   config: Config;
@@ -15,9 +17,6 @@ export interface CollectConsumerDeps {
 /** Retry delay for the n-th failed attempt: 30 s, 60 s, 120 s … up to an hour. */
 export const retryDelaySeconds = (attempts: number) => Math.min(3600, 30 * 2 ** Math.max(0, attempts - 1));
 
-const log = (level: 'info' | 'error', msg: string, fields: Record<string, unknown>) =>
-  (level === 'error' ? console.error : console.log)(JSON.stringify({ level, msg, ...fields }));
-
 /**
  * The collect queue's consumer: one (cluster, day) per message. Success records the run, marks the day
  * and advances the watermark; failure records the run with its error and retries the message with
@@ -28,13 +27,13 @@ export async function consumeCollect(batch: MessageBatch<unknown>, deps: Collect
   for (const message of batch.messages) {
     const parsed = CollectMessageSchema.safeParse(message.body);
     if (!parsed.success) {
-      log('error', 'collect message dropped: invalid body', { id: message.id, issues: parsed.error.issues.map((i) => i.path.join('.')) });
+      log.error('collect message dropped: invalid body', { id: message.id, issues: parsed.error.issues.map((i) => i.path.join('.')) });
       message.ack();
       continue;
     }
     const relay = deps.config.RELAYS.find((r) => r.cluster === parsed.data.cluster);
     if (!relay || !deps.config.RELAY_SECRET) {
-      log('error', 'collect message dropped: cluster not configured', { cluster: parsed.data.cluster });
+      log.error('collect message dropped: cluster not configured', { cluster: parsed.data.cluster });
       message.ack();
       continue;
     }
@@ -65,13 +64,13 @@ async function runOnce(
     });
     const { records: _records, ...counts } = result;
     const runId = await recordRun(deps.db, { ...base, ...finish(), status: 'succeeded', ...counts });
-    log('info', 'collected', { ...base, runId, ...counts, details: undefined });
+    log.info('collected', { ...base, runId, ...counts, details: undefined });
     return true;
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
-    log('error', 'collection failed', { ...base, error });
+    log.error('collection failed', { ...base, error });
     await recordRun(deps.db, { ...base, ...finish(), status: 'failed', error: error.slice(0, 2000) }).catch((e) =>
-      log('error', 'could not record the failed run', { ...base, error: String(e) }),
+      log.error('could not record the failed run', { ...base, error: String(e) }),
     );
     return false;
   }

@@ -2,7 +2,8 @@ import type { Config } from '../config.ts';
 import type { CollectMessage } from '../contracts/collect-message.ts';
 import type { Database } from '../db/client.ts';
 import { markQueued, plannableDays } from '../db/queries/collection.ts';
-import { lastCompleteDay } from './days.ts';
+import { log } from '../lib/log.ts';
+import { lastCompleteDay } from '../lib/utc-day.ts';
 
 export interface PlanDeps {
   config: Config;
@@ -31,9 +32,9 @@ export async function planCollection(deps: PlanDeps, now: Date): Promise<Planned
       const days = await plannableDays(db, relay.cluster, start, through, config.COLLECT_MAX_DAYS_PER_RUN);
       await enqueueDays(db, collectQueue, relay.cluster, days, 'cron');
       planned.push({ cluster: relay.cluster, days });
-      console.log(JSON.stringify({ level: 'info', msg: 'collection planned', cluster: relay.cluster, days }));
+      log.info('collection planned', { cluster: relay.cluster, days });
     } catch (err) {
-      console.error(JSON.stringify({ level: 'error', msg: 'planning failed', cluster: relay.cluster, error: String(err) }));
+      log.error('planning failed', { cluster: relay.cluster, error: String(err) });
     }
   }
   return planned;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RUN_TRIGGERS } from '../db/schema/collection.ts';
+import { RUN_TRIGGERS } from './collection.ts';
 
 /** One message on the collect queue: collect this UTC day from this cluster's relay. */
 export const CollectMessageSchema = z.object({

@@ -1,10 +1,13 @@
 import { z } from '@hono/zod-openapi';
-import { createSelectSchema } from 'drizzle-zod';
-import { collectionRuns } from '../db/schema/collection.ts';
 
-/** A collection run as the operator routes return it: the table's row, derived, not restated. */
-export const CollectionRunSchema = createSelectSchema(collectionRuns).openapi('CollectionRun');
-export type CollectionRunView = z.infer<typeof CollectionRunSchema>;
+/** Where a (cluster, UTC day)'s collection stands. */
+export const COLLECTION_DAY_STATUSES = ['queued', 'succeeded', 'failed'] as const;
+export type CollectionDayStatus = (typeof COLLECTION_DAY_STATUSES)[number];
+/** What started a collection run: the daily cron or an operator's backfill. */
+export const RUN_TRIGGERS = ['cron', 'backfill'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+export const RUN_STATUSES = ['succeeded', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const ClusterCollectionStatusSchema = z
   .object({

@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { DAY_MS } from '../lib/utc-day.ts';
 
 /**
- * Link mapping (architecture §4): one link per usage event, tying it to a user, a project and an
+ * Link mapping (docs/architecture.md §4): one link per usage event, tying it to a user, a project and an
  * allocation of the allocation system. The wire shapes of the link routes; the link table takes its
  * status and reason types from here.
  */
@@ -11,38 +12,36 @@ export type LinkStatus = (typeof LINK_STATUSES)[number];
 
 /** The part of a link a reason is about. */
 export const LINK_PARTS = ['user', 'project', 'allocation'] as const;
+export type LinkPart = (typeof LINK_PARTS)[number];
 
-/** Why a part is unresolved. Each reason's `detail` names the values involved and what to do. */
-export const REASON_CODES = [
-  /** user: the event has no oidc_sub, user_email, perun_username or perun_user identity. */
-  'no_user_identity',
-  /** user: no user matches any of the event's identities. */
-  'user_not_found',
-  /** user: the identities match two or more different users (the whole link is then `unresolved`). */
-  'identity_conflict',
-  /** project: the context names no project (nor an openstack_project_id). */
-  'no_project',
-  /** project: no project has the PBS project's name. */
-  'project_not_found',
-  /** project: `_pbs_project_default` needs the user, who is not resolved. */
-  'default_project_needs_user',
-  /** project: `_pbs_project_default`, but the user has no default project. */
-  'no_default_project',
-  /** project: no OpenStack GitOps allocation names this OpenStack project (id or name). */
-  'openstack_project_not_found',
-  /** project: OpenStack GitOps allocations of two or more projects name this OpenStack project. */
-  'openstack_project_ambiguous',
-  /** allocation: there is no project to take an allocation from. */
-  'allocation_needs_project',
-  /** allocation: the project has no allocation valid at the event's time. */
-  'no_allocation_at_time',
-] as const;
-export type ReasonCode = (typeof REASON_CODES)[number];
+/**
+ * Why a part of a link is unresolved: every reason code, the part it is about, and what it means
+ * and what to do. The one table: the mapping SQL writes these codes, the operator page shows these
+ * meanings, /openapi.json lists them. Each stored reason's `detail` adds the values involved.
+ */
+export const LINK_REASONS = {
+  no_user_identity: { part: 'user', meaning: 'the event carries no oidc_sub, user_email, perun_username or perun_user identity' },
+  user_not_found: { part: 'user', meaning: 'no user matches the identities: add the user, then re-run mapping' },
+  /** The whole link is then `unresolved`. */
+  identity_conflict: { part: 'user', meaning: 'the identities name two or more different users' },
+  no_project: { part: 'project', meaning: 'the event names no project nor openstack_project_id' },
+  project_not_found: { part: 'project', meaning: 'no project has that name: add it, then re-run mapping' },
+  default_project_needs_user: { part: 'project', meaning: '_pbs_project_default, and the user is not resolved' },
+  no_default_project: { part: 'project', meaning: '_pbs_project_default, and the user has no default project' },
+  openstack_project_not_found: { part: 'project', meaning: 'no OpenStack GitOps allocation names that OpenStack project' },
+  openstack_project_ambiguous: { part: 'project', meaning: 'GitOps allocations of several projects name that OpenStack project' },
+  allocation_needs_project: { part: 'allocation', meaning: 'no project to take an allocation from' },
+  no_allocation_at_time: { part: 'allocation', meaning: 'the project has no hpc allocation valid at the event’s time' },
+} as const satisfies Record<string, { part: LinkPart; meaning: string }>;
+export type ReasonCode = keyof typeof LINK_REASONS;
+export const REASON_CODES = Object.keys(LINK_REASONS) as [ReasonCode, ...ReasonCode[]];
 
 export const LinkReasonSchema = z
   .object({
     part: z.enum(LINK_PARTS),
-    code: z.enum(REASON_CODES),
+    code: z.enum(REASON_CODES).openapi({
+      description: REASON_CODES.map((code) => `\`${code}\` (${LINK_REASONS[code].part}): ${LINK_REASONS[code].meaning}`).join('; '),
+    }),
     detail: z.string().openapi({ example: "no user has perun_username 'bob'; add the user, then re-run mapping" }),
   })
   .openapi('LinkReason');
@@ -114,7 +113,7 @@ export const RemapRequestSchema = z
     to: RFC3339.openapi({ example: '2025-12-01T00:00:00Z' }),
   })
   .refine((r) => Date.parse(r.to) > Date.parse(r.from), { path: ['to'], message: 'must be after from' })
-  .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= MAX_REMAP_DAYS * 86_400_000, {
+  .refine((r) => Date.parse(r.to) - Date.parse(r.from) <= MAX_REMAP_DAYS * DAY_MS, {
     path: ['to'],
     message: `the range may span at most ${MAX_REMAP_DAYS} days`,
   })

@@ -21,6 +21,9 @@ export const METRIC_KEYS = [
 ] as const;
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
+/** The header collectors send their key in (`POST /collector/resource-usage`). */
+export const COLLECTOR_KEY_HEADER = 'X-Zeus-Collector-Key';
+
 /** Most events one request may carry. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 

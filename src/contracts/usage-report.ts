@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DAY_MS } from '../lib/utc-day.ts';
 import { METRIC_KEYS, type MetricKey, type Source, SOURCES } from './usage-event.ts';
 
 /**
@@ -20,7 +21,6 @@ export const MAX_USAGE_ROWS = 10_000;
 /** Most values one filter may list. */
 export const MAX_FILTER_VALUES = 100;
 
-const DAY_MS = 86_400_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (v: string) => UUID.test(v);
 

@@ -1,45 +1,18 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Hook } from '@hono/zod-openapi';
-import type { Env as HonoEnv } from 'hono';
-import type { ZodError } from 'zod';
 import { describeDbError, isDatabaseUnavailable } from '../db/client.ts';
+import { log } from '../lib/log.ts';
 import type { Services } from '../services.ts';
-import { formatPath } from '../contracts/problem.ts';
-import { ApiError, problemResponse } from './problem.ts';
-import { registerHealth } from './routes/health/index.ts';
-import { registerCollection } from './routes/collection/index.ts';
-import { registerIngest } from './routes/ingest/index.ts';
-import { registerLinks } from './routes/links/index.ts';
-import { registerOperator } from './routes/operator/index.ts';
-import { registerUsage } from './routes/usage/index.ts';
+import type { AppEnv } from './app-env.ts';
 import type { LoadSwaggerUiFile } from './explorer.ts';
 import { registerOpenApi } from './openapi.ts';
-
-export type AppEnv = HonoEnv & {
-  Bindings: Record<string, unknown>;
-  Variables: { services: Services; requestId: string };
-};
-export type App = OpenAPIHono<AppEnv>;
-
-export function validationError(error: ZodError, target: string): ApiError {
-  const errors = error.issues.map((i) => ({ path: formatPath(i.path) || target, message: i.message }));
-  return new ApiError({
-    code: 'validation_failed',
-    detail: `${errors.length} invalid field${errors.length === 1 ? '' : 's'}: ${errors
-      .slice(0, 5)
-      .map((e) => e.path)
-      .join(', ')}${errors.length > 5 ? ', …' : ''}`,
-    errors,
-  });
-}
-
-/** The one hook every route's validation failure goes through. */
-const defaultHook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
-  if (!result.success) {
-    const target = (result as { target?: string }).target ?? 'body';
-    return problemResponse(validationError(result.error as ZodError, target), c.var.requestId);
-  }
-};
+import { ApiError, problemResponse } from './problem.ts';
+import { defaultHook } from './router.ts';
+import { collectionRouter } from './routes/collection/index.ts';
+import { healthRouter } from './routes/health/index.ts';
+import { ingestRouter } from './routes/ingest/index.ts';
+import { linksRouter } from './routes/links/index.ts';
+import { operatorRouter } from './routes/operator/index.ts';
+import { usageRouter } from './routes/usage/index.ts';
 
 /** What only the runtime's entry knows how to do (src/index.ts for the Worker, src/deno/main.ts for Deno). */
 export interface AppRuntime {
@@ -51,21 +24,20 @@ export interface AppRuntime {
  * The HTTP app, independent of the runtime: the Worker entry, Deno or a test gives it a
  * way to build its services from the environment it was handed.
  */
-export function createApp(resolveServices: (env: Record<string, unknown>) => Services, runtime: AppRuntime = {}): App {
+export function createApp(resolveServices: (env: Record<string, unknown>) => Services, runtime: AppRuntime = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
-
   app.use(async (c, next) => {
     c.set('requestId', c.req.header('cf-ray') ?? crypto.randomUUID());
     c.set('services', resolveServices(c.env ?? {}));
     await next();
   });
-
-  registerHealth(app);
-  registerIngest(app);
-  registerLinks(app);
-  registerCollection(app);
-  registerUsage(app);
-  registerOperator(app);
+  const routes = app
+    .route('/', healthRouter)
+    .route('/', ingestRouter)
+    .route('/', linksRouter)
+    .route('/', collectionRouter)
+    .route('/', usageRouter)
+    .route('/', operatorRouter);
   registerOpenApi(app, runtime.loadSwaggerUiFile);
 
   app.notFound((c) =>
@@ -76,7 +48,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
     const requestId = c.var.requestId ?? crypto.randomUUID();
     if (err instanceof ApiError) return problemResponse(err, requestId);
     if (isDatabaseUnavailable(err)) {
-      console.error(JSON.stringify({ level: 'error', requestId, msg: 'database unavailable', error: describeDbError(err) }));
+      log.error('database unavailable', { requestId, error: describeDbError(err) });
       return problemResponse(
         new ApiError({
           code: 'database_unavailable',
@@ -86,9 +58,12 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
         requestId,
       );
     }
-    console.error(JSON.stringify({ level: 'error', requestId, msg: 'unhandled error', error: describeDbError(err) }));
+    log.error('unhandled error', { requestId, error: describeDbError(err) });
     return problemResponse(new ApiError({ code: 'internal', detail: `internal error; request id ${requestId}` }), requestId);
   });
 
-  return app;
+  return routes;
 }
+
+/** The app's type, routes included: `hc<AppType>(url)` (hono/client) gives a typed RPC client. */
+export type AppType = ReturnType<typeof createApp>;

@@ -6,7 +6,8 @@
  * served under a versioned path, so browsers may keep them for a year.
  */
 import swaggerUiPackage from 'swagger-ui-dist/package.json' with { type: 'json' };
-import type { App } from './app.ts';
+import { html } from 'hono/html';
+import type { App } from './app-env.ts';
 import { ApiError } from './problem.ts';
 
 export const EXPLORER_PATH = '/doc';
@@ -45,23 +46,20 @@ const NO_SNIFF = { 'X-Content-Type-Options': 'nosniff' };
 const REVALIDATE = { ...NO_SNIFF, 'Cache-Control': 'no-cache' };
 const IMMUTABLE = { ...NO_SNIFF, 'Cache-Control': 'public, max-age=31536000, immutable' };
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-function renderPage(title: string, specUrl: string): string {
-  const t = escapeHtml(title);
-  return `<!doctype html>
+/** The page: `html` escapes the title and the spec URL. */
+function renderPage(title: string, specUrl: string) {
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${t} · explorer</title>
+<title>${title} · explorer</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${SWAGGER_UI_ASSETS_PATH}/swagger-ui.css">
 <link rel="stylesheet" href="${SWAGGER_UI_ASSETS_PATH}/index.css">
 </head>
 <body>
-<div id="swagger-ui"><noscript>The explorer needs JavaScript. The API description is at <a href="${escapeHtml(specUrl)}">${escapeHtml(specUrl)}</a>.</noscript></div>
+<div id="swagger-ui"><noscript>The explorer needs JavaScript. The API description is at <a href="${specUrl}">${specUrl}</a>.</noscript></div>
 <script src="${SWAGGER_UI_ASSETS_PATH}/swagger-ui-bundle.js"></script>
 <script src="${EXPLORER_ASSETS_PATH}/explorer.js"></script>
 </body>

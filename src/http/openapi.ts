@@ -5,14 +5,11 @@
  */
 // Import attributes: Deno requires them for JSON; esbuild (wrangler) and vite read them too.
 import packageJson from '../../package.json' with { type: 'json' };
-import type { App } from './app.ts';
+import { COLLECTOR_KEY_HEADER } from '../contracts/usage-event.ts';
+import type { App } from './app-env.ts';
 import { EXPLORER_PATH, type LoadSwaggerUiFile, registerExplorer } from './explorer.ts';
-import { ADMIN_KEY_SCHEME } from './middleware/admin-key.ts';
-import { COLLECTOR_KEY_HEADER } from './middleware/collector-key.ts';
-import { READ_KEY_SCHEME } from './middleware/read-key.ts';
+import { SECURITY_SCHEMES } from './security.ts';
 
-/** Name of the security scheme collector routes reference: `security: [{ [COLLECTOR_KEY_SCHEME]: [] }]`. */
-export const COLLECTOR_KEY_SCHEME = 'collectorKey';
 export const OPENAPI_PATH = '/openapi.json';
 
 const TITLE = 'Zeus resource usage API';
@@ -29,24 +26,11 @@ this deployment.`;
 
 type OpenApiDocument = ReturnType<App['getOpenAPI31Document']>;
 
-/** Register the collector key scheme, `GET /openapi.json` and the explorer. Call after every route. */
+/** Register the security schemes, `GET /openapi.json` and the explorer. Call after every route. */
 export function registerOpenApi(app: App, loadSwaggerUiFile?: LoadSwaggerUiFile): void {
-  app.openAPIRegistry.registerComponent('securitySchemes', COLLECTOR_KEY_SCHEME, {
-    type: 'apiKey',
-    in: 'header',
-    name: COLLECTOR_KEY_HEADER,
-    description: 'A collector key: one of the comma-separated keys in the COLLECTOR_API_KEY secret.',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', ADMIN_KEY_SCHEME, {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An operator key: one of the comma-separated keys in the ADMIN_API_KEY secret.',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', READ_KEY_SCHEME, {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'A read key (one of READ_API_KEY) or an operator key (one of ADMIN_API_KEY).',
-  });
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
+  }
 
   // Built on first use, once per app: every route is registered by then.
   let document: OpenApiDocument | undefined;

@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { addDays } from '../collector/days.ts';
+import { addDays } from '../lib/utc-day.ts';
 import { writeDemoAccountingLog } from './demo-accounting.ts';
 import { startGateway } from './gateway/server.ts';
 import { migrateDatabase } from './migrate.ts';

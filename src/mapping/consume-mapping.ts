@@ -1,11 +1,8 @@
 import { MappingMessageSchema } from '../contracts/mapping-message.ts';
-import { describeDbError } from '../db/client.ts';
-import type { Services } from '../services.ts';
+import { type Database, describeDbError } from '../db/client.ts';
+import { log } from '../lib/log.ts';
 import { mapEvents } from './map-events.ts';
 import { mergeRanges, retryDelaySeconds, type TimeRange } from './rules.ts';
-
-const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) =>
-  console[level](JSON.stringify({ level, msg, ...fields }));
 
 /**
  * The mapping queue's consumer. Each body is validated: a bad one is acknowledged and logged (it
@@ -13,7 +10,7 @@ const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
  * (mapEvents) and acknowledged. When that fails, the valid messages are retried with exponential
  * backoff; after max_retries (wrangler.toml) the queue moves them to the dead-letter queue.
  */
-export async function consumeMapping(batch: MessageBatch<unknown>, services: Services): Promise<void> {
+export async function consumeMapping(batch: MessageBatch<unknown>, deps: { db: Database }): Promise<void> {
   const valid: Message<unknown>[] = [];
   const eventIds: string[] = [];
   const ranges: TimeRange[] = [];
@@ -22,7 +19,7 @@ export async function consumeMapping(batch: MessageBatch<unknown>, services: Ser
     if (!parsed.success) {
       // The issues name paths and expectations, never the body's values.
       const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-      log('warn', 'mapping: invalid message acknowledged without mapping', { queue: batch.queue, messageId: message.id, issues });
+      log.warn('mapping: invalid message acknowledged without mapping', { queue: batch.queue, messageId: message.id, issues });
       message.ack();
       continue;
     }
@@ -34,9 +31,9 @@ export async function consumeMapping(batch: MessageBatch<unknown>, services: Ser
 
   const started = Date.now();
   try {
-    const counts = await mapEvents(services.db, { eventIds, ranges: mergeRanges(ranges) });
+    const counts = await mapEvents(deps.db, { eventIds, ranges: mergeRanges(ranges) });
     const requested = new Set(eventIds).size;
-    log('info', 'mapping: batch mapped', {
+    log.info('mapping: batch mapped', {
       queue: batch.queue,
       messages: valid.length,
       ms: Date.now() - started,
@@ -45,7 +42,7 @@ export async function consumeMapping(batch: MessageBatch<unknown>, services: Ser
     });
     for (const message of valid) message.ack();
   } catch (err) {
-    log('error', 'mapping: batch failed, will retry', { queue: batch.queue, messages: valid.length, error: describeDbError(err) });
+    log.error('mapping: batch failed, will retry', { queue: batch.queue, messages: valid.length, error: describeDbError(err) });
     for (const message of valid) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
 }

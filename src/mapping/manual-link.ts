@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { EventLink, ManualLinkRequest } from '../contracts/event-link.ts';
 import type { Database } from '../db/client.ts';
 import { LINK_COLUMNS, toLink } from '../db/queries/event-links.ts';
+import { allocations, projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
 import { RULE_VERSION } from './rules.ts';
 
 export type ManualLinkOutcome =
@@ -14,11 +15,11 @@ export type ManualLinkOutcome =
  */
 export async function setManualLink(db: Database, eventId: string, body: ManualLinkRequest): Promise<ManualLinkOutcome> {
   const { rows } = await db.execute<{ event: boolean; user: boolean; project: boolean; allocation: boolean; allocation_project: string | null }>(sql`
-    SELECT EXISTS (SELECT 1 FROM resource_usage_events WHERE id = ${eventId}) AS event,
-      EXISTS (SELECT 1 FROM users WHERE id = ${body.user_id ?? null}::uuid) AS user,
-      EXISTS (SELECT 1 FROM projects WHERE id = ${body.project_id ?? null}::uuid) AS project,
-      EXISTS (SELECT 1 FROM allocations WHERE id = ${body.allocation_id ?? null}::uuid) AS allocation,
-      (SELECT project_id::text FROM allocations WHERE id = ${body.allocation_id ?? null}::uuid) AS allocation_project`);
+    SELECT EXISTS (SELECT 1 FROM ${resourceUsageEvents} WHERE id = ${eventId}) AS event,
+      EXISTS (SELECT 1 FROM ${users} WHERE id = ${body.user_id ?? null}::uuid) AS user,
+      EXISTS (SELECT 1 FROM ${projects} WHERE id = ${body.project_id ?? null}::uuid) AS project,
+      EXISTS (SELECT 1 FROM ${allocations} WHERE id = ${body.allocation_id ?? null}::uuid) AS allocation,
+      (SELECT project_id::text FROM ${allocations} WHERE id = ${body.allocation_id ?? null}::uuid) AS allocation_project`);
   const found = rows[0]!;
   const missing: ('event' | 'user_id' | 'project_id' | 'allocation_id')[] = [];
   if (!found.event) missing.push('event');
@@ -31,8 +32,8 @@ export async function setManualLink(db: Database, eventId: string, body: ManualL
   }
   const projectId = body.project_id ?? found.allocation_project ?? null;
   const written = await db.execute(sql`
-    WITH e AS (SELECT id, time_window_start FROM resource_usage_events WHERE id = ${eventId} LIMIT 1)
-    INSERT INTO resource_usage_event_links AS l
+    WITH e AS (SELECT id, time_window_start FROM ${resourceUsageEvents} WHERE id = ${eventId} LIMIT 1)
+    INSERT INTO ${resourceUsageEventLinks} AS l
       (event_id, event_time, user_id, project_id, allocation_id, status, reasons, rule_version, mapped_at, note)
     SELECT e.id, e.time_window_start, ${body.user_id ?? null}::uuid, ${projectId}::uuid, ${body.allocation_id ?? null}::uuid,
       'manual', '[]'::jsonb, ${RULE_VERSION}::int, now(), ${body.note ?? null}

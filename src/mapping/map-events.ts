@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
+import { LINK_REASONS, type ReasonCode } from '../contracts/event-link.ts';
 import type { Database } from '../db/client.ts';
+import { allocations, projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
 import { BATCH_ALLOCATION_KIND, PBS_DEFAULT_PROJECT, RULE_VERSION, type TimeRange } from './rules.ts';
 
 /** Which events to map: by id (ingest), and every event whose time_window_start is in a range (re-run). */
@@ -25,8 +27,9 @@ export interface MappingCounts {
   unresolved: number;
 }
 
-const reason = (part: string, code: string, detail: ReturnType<typeof sql>) =>
-  sql`jsonb_build_object('part', ${sql.raw(`'${part}'`)}, 'code', ${sql.raw(`'${code}'`)}, 'detail', ${detail})`;
+/** A reason as jsonb: its code, the part the code is about (LINK_REASONS), and the detail computed in SQL. */
+const reason = (code: ReasonCode, detail: ReturnType<typeof sql>) =>
+  sql`jsonb_build_object('part', ${sql.raw(`'${LINK_REASONS[code].part}'`)}, 'code', ${sql.raw(`'${code}'`)}, 'detail', ${detail})`;
 
 /** The users lookup an identity (a jsonb object) is matched by: x external_id, e email, u username; null: none. */
 const identityKey = (x: string) =>
@@ -64,23 +67,23 @@ export async function mapEvents(db: Database, targets: MappingTargets): Promise<
       coalesce(u.username, u.email, u.external_id) AS user_name
     FROM jsonb_array_elements(p.identities) x
     LEFT JOIN LATERAL (
-      SELECT id, username, email, external_id FROM users WHERE x ->> 'scheme' = 'oidc_sub' AND external_id = x ->> 'value'
+      SELECT id, username, email, external_id FROM ${users} WHERE x ->> 'scheme' = 'oidc_sub' AND external_id = x ->> 'value'
       UNION ALL
-      SELECT id, username, email, external_id FROM users WHERE x ->> 'scheme' = 'user_email' AND lower(email) = lower(x ->> 'value')
+      SELECT id, username, email, external_id FROM ${users} WHERE x ->> 'scheme' = 'user_email' AND lower(email) = lower(x ->> 'value')
       UNION ALL
-      SELECT id, username, email, external_id FROM users
+      SELECT id, username, email, external_id FROM ${users}
       WHERE x ->> 'scheme' IN ('perun_username', 'perun_user') AND username = x ->> 'value'
       LIMIT 1) u ON true
     WHERE ${identityKey('x')} IS NOT NULL AND x ->> 'value' IS NOT NULL)`;
   // Only the branches this batch needs, so that the planner's estimates stay close to the truth.
   const byId = sql`
   SELECT e.id, e.time_window_start AS t, e.source, ${eventColumns} true AS by_id
-  FROM resource_usage_events e
+  FROM ${resourceUsageEvents} e
   WHERE e.id = ANY(${`{${ids.join(',')}}`}::uuid[])
     ${targets.ranges.length ? sql`AND NOT EXISTS (SELECT 1 FROM ${ranges} WHERE e.time_window_start >= r."from" AND e.time_window_start < r."to")` : sql``}`;
   const byRange = sql`
   SELECT e.id, e.time_window_start AS t, e.source, ${eventColumns} false AS by_id
-  FROM ${ranges} JOIN resource_usage_events e ON e.time_window_start >= r."from" AND e.time_window_start < r."to"`;
+  FROM ${ranges} JOIN ${resourceUsageEvents} e ON e.time_window_start >= r."from" AND e.time_window_start < r."to"`;
   const targetEvents = ids.length && targets.ranges.length ? sql`${byId} UNION ALL ${byRange}` : ids.length ? byId : byRange;
 
   const statement = sql`
@@ -94,9 +97,9 @@ WITH ev AS (${targetEvents}
   -- Each distinct identity of the multi-identity events once: the user it names, if any.
   SELECT k.k, k.v, coalesce(ux.id, ue.id, uu.id) AS user_id
   FROM (SELECT DISTINCT k, v FROM idents) k
-  LEFT JOIN users ux ON k.k = 'x' AND ux.external_id = k.v
-  LEFT JOIN users ue ON k.k = 'e' AND lower(ue.email) = k.v
-  LEFT JOIN users uu ON k.k = 'u' AND uu.username = k.v
+  LEFT JOIN ${users} ux ON k.k = 'x' AND ux.external_id = k.v
+  LEFT JOIN ${users} ue ON k.k = 'e' AND lower(ue.email) = k.v
+  LEFT JOIN ${users} uu ON k.k = 'u' AND uu.username = k.v
 ), multi_users AS (
   -- One user when every identity that matches names the same one; min <> max: two or more users.
   SELECT m.*, u.default_project_id, u.username FROM (
@@ -104,7 +107,7 @@ WITH ev AS (${targetEvents}
       CASE WHEN min(ku.user_id::text) = max(ku.user_id::text) THEN min(ku.user_id::text)::uuid END AS user_id
     FROM idents d JOIN key_users ku ON ku.k = d.k AND ku.v = d.v
     GROUP BY d.event_id) m
-  LEFT JOIN users u ON u.id = m.user_id
+  LEFT JOIN ${users} u ON u.id = m.user_id
 ), routed AS (
   SELECT c.id, c.t, c.by_id, c.pname, c.os_id, c.identities, u.user_id, u.conflict, u.default_project_id, u.username,
     NOT u.has_identity AS no_identity,
@@ -114,9 +117,9 @@ WITH ev AS (${targetEvents}
          WHEN c.pname IS NOT NULL THEN 'name' END AS route,
     coalesce(c.os_id, c.pname) AS os_key
   FROM ev c
-  LEFT JOIN users ux ON c.n = 1 AND c.k1 = 'x' AND ux.external_id = c.v1
-  LEFT JOIN users ue ON c.n = 1 AND c.k1 = 'e' AND lower(ue.email) = c.v1
-  LEFT JOIN users uu ON c.n = 1 AND c.k1 = 'u' AND uu.username = c.v1
+  LEFT JOIN ${users} ux ON c.n = 1 AND c.k1 = 'x' AND ux.external_id = c.v1
+  LEFT JOIN ${users} ue ON c.n = 1 AND c.k1 = 'e' AND lower(ue.email) = c.v1
+  LEFT JOIN ${users} uu ON c.n = 1 AND c.k1 = 'u' AND uu.username = c.v1
   LEFT JOIN multi_users mu ON c.n > 1 AND mu.event_id = c.id
   CROSS JOIN LATERAL (SELECT
     CASE WHEN c.n = 1 THEN c.k1 IS NOT NULL AND c.v1 IS NOT NULL ELSE mu.event_id IS NOT NULL END AS has_identity,
@@ -133,9 +136,9 @@ WITH ev AS (${targetEvents}
       a.valid_from DESC, a.created_at DESC, a.id DESC))[1] AS allocation_id
   FROM (SELECT DISTINCT os_id IS NOT NULL AS by_os_id, coalesce(os_id, pname) AS os_key, t FROM ev
     WHERE os_id IS NOT NULL OR (source = 'openstack' AND pname IS NOT NULL)) k
-  JOIN allocations a ON a.kind = 'openstack' AND (a.payload -> 'openstack' ->> 'project_id' = k.os_key
+  JOIN ${allocations} a ON a.kind = 'openstack' AND (a.payload -> 'openstack' ->> 'project_id' = k.os_key
     OR (NOT k.by_os_id AND a.payload -> 'openstack' ->> 'project_name' = k.os_key))
-  JOIN projects p ON p.id = a.project_id
+  JOIN ${projects} p ON p.id = a.project_id
   GROUP BY k.by_os_id, k.os_key, k.t
 ), proj AS MATERIALIZED (
   SELECT r.*,
@@ -144,14 +147,14 @@ WITH ev AS (${targetEvents}
     CASE WHEN r.route = 'os' AND cardinality(op.project_ids) = 1 THEN op.allocation_id END AS os_allocation_id,
     op.project_ids IS NULL AS os_missing, coalesce(cardinality(op.project_ids), 0) AS os_projects, op.project_names
   FROM routed r
-  LEFT JOIN projects pn ON r.route = 'name' AND pn.name = r.pname
+  LEFT JOIN ${projects} pn ON r.route = 'name' AND pn.name = r.pname
   LEFT JOIN os_pick op ON r.route = 'os' AND op.by_os_id = (r.os_id IS NOT NULL) AND op.os_key = r.os_key AND op.t = r.t
 ), alloc_pick AS (
   -- The project's latest allocation valid at the event's time, once per (project, time).
   SELECT k.project_id, k.t, a.id
   FROM (SELECT DISTINCT project_id, t FROM proj WHERE project_id IS NOT NULL AND route <> 'os') k
   CROSS JOIN LATERAL (
-    SELECT a.id FROM allocations a
+    SELECT a.id FROM ${allocations} a
     WHERE a.project_id = k.project_id AND a.kind = ${BATCH_ALLOCATION_KIND}
       AND a.valid_from <= k.t AND (a.valid_to IS NULL OR a.valid_to > k.t)
     ORDER BY a.valid_from DESC NULLS LAST, a.created_at DESC NULLS LAST, a.id DESC NULLS LAST LIMIT 1
@@ -160,21 +163,21 @@ WITH ev AS (${targetEvents}
   SELECT p.id AS event_id, p.t AS event_time, p.by_id, p.user_id, p.project_id, p.conflict,
     CASE WHEN p.route = 'os' THEN p.os_allocation_id ELSE ap.id END AS allocation_id,
     CASE
-      WHEN p.no_identity THEN ${reason('user', 'no_user_identity', sql`'the event has no oidc_sub, user_email, perun_username or perun_user identity; have the collector send one, or set the link by hand'`)}
-      WHEN p.no_user THEN ${reason('user', 'user_not_found', sql`format('no user matches %s; add the user to the allocation system or correct the identity, then re-run mapping', (
+      WHEN p.no_identity THEN ${reason('no_user_identity', sql`'the event has no oidc_sub, user_email, perun_username or perun_user identity; have the collector send one, or set the link by hand'`)}
+      WHEN p.no_user THEN ${reason('user_not_found', sql`format('no user matches %s; add the user to the allocation system or correct the identity, then re-run mapping', (
         SELECT string_agg(format('%s %L', i.scheme, i.value), ', ' ORDER BY i.scheme, i.value) FROM ${eventIdentities} i))`)}
-      WHEN p.conflict THEN ${reason('user', 'identity_conflict', sql`(
+      WHEN p.conflict THEN ${reason('identity_conflict', sql`(
         SELECT format('the identities name %s different users: %s; correct the users'' records (or the identities), or set the link by hand',
           count(DISTINCT i.user_id), string_agg(format('%s %L is user %s (%s)', i.scheme, i.value, i.user_name, i.user_id), '; ' ORDER BY i.scheme, i.value))
         FROM ${eventIdentities} i WHERE i.user_id IS NOT NULL)`)}
     END AS user_reason,
     CASE
-      WHEN p.route IS NULL THEN ${reason('project', 'no_project', sql`'the event''s context names no project and no openstack_project_id; have the collector send one, or set the link by hand'`)}
-      WHEN p.route = 'name' AND p.project_id IS NULL THEN ${reason('project', 'project_not_found', sql`format('no project is named %L; create it in the allocation system or correct the project the cluster reports, then re-run mapping', p.pname)`)}
-      WHEN p.route = 'default' AND p.user_id IS NULL THEN ${reason('project', 'default_project_needs_user', sql`format('%L means the user''s default project, and the user is not resolved; resolve the user first', p.pname)`)}
-      WHEN p.route = 'default' AND p.project_id IS NULL THEN ${reason('project', 'no_default_project', sql`format('user %s has no default project, which %L stands for; set one, then re-run mapping', coalesce(p.username, p.user_id::text), p.pname)`)}
-      WHEN p.route = 'os' AND p.os_missing THEN ${reason('project', 'openstack_project_not_found', sql`format('no OpenStack GitOps allocation names OpenStack project %s %L (payload openstack.project_id / openstack.project_name); add it, then re-run mapping', CASE WHEN p.os_id IS NOT NULL THEN 'id' ELSE 'name or id' END, p.os_key)`)}
-      WHEN p.route = 'os' AND p.os_projects > 1 THEN ${reason('project', 'openstack_project_ambiguous', sql`format('OpenStack project %L is named by the GitOps allocations of %s projects (%s); keep it in one project''s record, then re-run mapping', p.os_key, p.os_projects, p.project_names)`)}
+      WHEN p.route IS NULL THEN ${reason('no_project', sql`'the event''s context names no project and no openstack_project_id; have the collector send one, or set the link by hand'`)}
+      WHEN p.route = 'name' AND p.project_id IS NULL THEN ${reason('project_not_found', sql`format('no project is named %L; create it in the allocation system or correct the project the cluster reports, then re-run mapping', p.pname)`)}
+      WHEN p.route = 'default' AND p.user_id IS NULL THEN ${reason('default_project_needs_user', sql`format('%L means the user''s default project, and the user is not resolved; resolve the user first', p.pname)`)}
+      WHEN p.route = 'default' AND p.project_id IS NULL THEN ${reason('no_default_project', sql`format('user %s has no default project, which %L stands for; set one, then re-run mapping', coalesce(p.username, p.user_id::text), p.pname)`)}
+      WHEN p.route = 'os' AND p.os_missing THEN ${reason('openstack_project_not_found', sql`format('no OpenStack GitOps allocation names OpenStack project %s %L (payload openstack.project_id / openstack.project_name); add it, then re-run mapping', CASE WHEN p.os_id IS NOT NULL THEN 'id' ELSE 'name or id' END, p.os_key)`)}
+      WHEN p.route = 'os' AND p.os_projects > 1 THEN ${reason('openstack_project_ambiguous', sql`format('OpenStack project %L is named by the GitOps allocations of %s projects (%s); keep it in one project''s record, then re-run mapping', p.os_key, p.os_projects, p.project_names)`)}
     END AS project_reason
   FROM proj p LEFT JOIN alloc_pick ap ON p.route <> 'os' AND ap.project_id = p.project_id AND ap.t = p.t
 ), final AS (
@@ -185,22 +188,22 @@ WITH ev AS (${targetEvents}
       ELSE 'partial' END AS status,
     CASE WHEN l.user_reason IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(l.user_reason) END
       || CASE WHEN l.project_reason IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(l.project_reason) END
-      || CASE WHEN l.project_id IS NULL THEN jsonb_build_array(${reason('allocation', 'allocation_needs_project', sql`'an allocation is chosen from the project, which is not resolved (see the project reason)'`)})
-        WHEN l.allocation_id IS NULL THEN jsonb_build_array(${reason('allocation', 'no_allocation_at_time', sql`format('project %L has no ${sql.raw(BATCH_ALLOCATION_KIND)} allocation valid at %s; add or extend one, then re-run mapping', pp.name, ${utc('l.event_time')})`)})
+      || CASE WHEN l.project_id IS NULL THEN jsonb_build_array(${reason('allocation_needs_project', sql`'an allocation is chosen from the project, which is not resolved (see the project reason)'`)})
+        WHEN l.allocation_id IS NULL THEN jsonb_build_array(${reason('no_allocation_at_time', sql`format('project %L has no ${sql.raw(BATCH_ALLOCATION_KIND)} allocation valid at %s; add or extend one, then re-run mapping', pp.name, ${utc('l.event_time')})`)})
         ELSE '[]'::jsonb END AS reasons
-  FROM linked l LEFT JOIN projects pp ON pp.id = l.project_id
+  FROM linked l LEFT JOIN ${projects} pp ON pp.id = l.project_id
 ), existing AS (
   -- Links these events already have. New ones are plain inserts (no speculative insertion per row).
-  SELECT x.event_id, x.status = 'manual' AS manual FROM resource_usage_event_links x WHERE x.event_id IN (SELECT id FROM ev)
+  SELECT x.event_id, x.status = 'manual' AS manual FROM ${resourceUsageEventLinks} x WHERE x.event_id IN (SELECT id FROM ev)
 ), inserted AS (
-  INSERT INTO resource_usage_event_links
+  INSERT INTO ${resourceUsageEventLinks}
     (event_id, event_time, user_id, project_id, allocation_id, status, reasons, rule_version, mapped_at)
   SELECT f.event_id, f.event_time, f.user_id, f.project_id, f.allocation_id, f.status, f.reasons, ${RULE_VERSION}::int, now()
   FROM final f WHERE NOT EXISTS (SELECT 1 FROM existing x WHERE x.event_id = f.event_id)
   RETURNING status
 ), updated AS (
   -- Only links whose outcome changed, never a manual one.
-  UPDATE resource_usage_event_links l SET event_time = f.event_time, user_id = f.user_id, project_id = f.project_id,
+  UPDATE ${resourceUsageEventLinks} l SET event_time = f.event_time, user_id = f.user_id, project_id = f.project_id,
     allocation_id = f.allocation_id, status = f.status, reasons = f.reasons, rule_version = ${RULE_VERSION}::int,
     mapped_at = now(), note = NULL
   FROM final f JOIN existing x ON x.event_id = f.event_id AND NOT x.manual

@@ -3,15 +3,9 @@
  * helpers of the consumer. Raise RULE_VERSION whenever a rule changes: every link records the
  * version that wrote it, so links from older rules can be found and re-run.
  */
-export const RULE_VERSION = 1;
+import { DAY_MS } from '../lib/utc-day.ts';
 
-/** Identity scheme → the users column it is matched against (email case-insensitively). */
-export const IDENTITY_RULES = {
-  oidc_sub: 'external_id',
-  user_email: 'email',
-  perun_username: 'username',
-  perun_user: 'username',
-} as const;
+export const RULE_VERSION = 1;
 
 /** The PBS project name that means "the user's default project". */
 export const PBS_DEFAULT_PROJECT = '_pbs_project_default';
@@ -41,8 +35,6 @@ export function mergeRanges(ranges: readonly TimeRange[]): TimeRange[] {
   }
   return out.map((r) => ({ from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() }));
 }
-
-const DAY_MS = 86_400_000;
 
 /** Cut [from, to) at UTC midnights: the re-run sends one queue message per day. */
 export function splitByUtcDay(range: TimeRange): TimeRange[] {

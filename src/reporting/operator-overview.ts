@@ -10,7 +10,9 @@ import type { RelayTarget } from '../config.ts';
 import type { LinkStatus, ReasonCode } from '../contracts/event-link.ts';
 import type { Database } from '../db/client.ts';
 import { clusterStatus } from '../db/queries/collection.ts';
-import type { CollectionRun } from '../db/schema/collection.ts';
+import { type CollectionRun, collectionRuns } from '../db/schema/collection.ts';
+import { projects, resourceUsageEventLinks, resourceUsageEvents } from '../db/schema/index.ts';
+import { addDays, utcDay } from '../lib/utc-day.ts';
 
 /** Runs shown per cluster, newest first. */
 export const RUNS_PER_CLUSTER = 7;
@@ -67,9 +69,6 @@ export interface OperatorOverview {
   usage: UsageOverview;
 }
 
-const utcDay = (d: Date) => d.toISOString().slice(0, 10);
-const addDays = (day: string, n: number) => utcDay(new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000));
-
 /** The overview at `now`, for every cluster or only `cluster`. */
 export async function operatorOverview(
   db: Database,
@@ -85,7 +84,7 @@ export async function operatorOverview(
   const linkJoin =
     cluster === null
       ? sql``
-      : sql`JOIN resource_usage_events e ON e.id = l.event_id AND e.time_window_start = l.event_time
+      : sql`JOIN ${resourceUsageEvents} e ON e.id = l.event_id AND e.time_window_start = l.event_time
           AND e.context ->> 'cluster' = ${cluster} AND ${inRange(sql`e.time_window_start`)}`;
   const notResolved = sql`${inRange(sql`l.event_time`)} AND l.status IN ('unresolved', 'partial')`;
 
@@ -96,18 +95,18 @@ export async function operatorOverview(
         duration_ms, jobs, events, inserted, updated, unchanged, malformed, skipped, error
       FROM (
         SELECT r.*, row_number() OVER (PARTITION BY r.cluster ORDER BY r.started_at DESC, r.id) AS rn
-        FROM collection_runs r WHERE ${ofCluster(sql`r.cluster`)}
+        FROM ${collectionRuns} r WHERE ${ofCluster(sql`r.cluster`)}
       ) x
       WHERE rn <= ${RUNS_PER_CLUSTER}
       ORDER BY cluster, started_at DESC, id`),
     db.execute<{ status: 'unresolved' | 'partial'; links: number }>(sql`
       SELECT l.status, count(*)::int AS links
-      FROM resource_usage_event_links l ${linkJoin}
+      FROM ${resourceUsageEventLinks} l ${linkJoin}
       WHERE ${notResolved}
       GROUP BY l.status`),
     db.execute<{ part: string; code: ReasonCode; links: number }>(sql`
       SELECT r ->> 'part' AS part, r ->> 'code' AS code, count(*)::int AS links
-      FROM resource_usage_event_links l ${linkJoin}
+      FROM ${resourceUsageEventLinks} l ${linkJoin}
       CROSS JOIN LATERAL jsonb_array_elements(l.reasons) AS r
       WHERE ${notResolved}
       GROUP BY 1, 2
@@ -117,11 +116,11 @@ export async function operatorOverview(
         p.id::text AS project_id, p.name AS project,
         sum((u.metrics ->> 'cpu_core_seconds')::numeric)::float8 AS core_seconds,
         count(*)::int AS events
-      FROM resource_usage_events u
+      FROM ${resourceUsageEvents} u
       -- The range on the link too: PostgreSQL does not carry a range across the join's equality.
-      LEFT JOIN resource_usage_event_links l ON l.event_id = u.id AND l.event_time = u.time_window_start
+      LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = u.id AND l.event_time = u.time_window_start
         AND ${inRange(sql`l.event_time`)}
-      LEFT JOIN projects p ON p.id = l.project_id
+      LEFT JOIN ${projects} p ON p.id = l.project_id
       WHERE ${inRange(sql`u.time_window_start`)}
         AND u.metrics ->> 'cpu_core_seconds' IS NOT NULL
         AND ${ofCluster(sql`u.context ->> 'cluster'`)}

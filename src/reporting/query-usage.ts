@@ -9,6 +9,7 @@ import {
   type UsageRow,
 } from '../contracts/usage-report.ts';
 import type { Database } from '../db/client.ts';
+import { projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
 import { type Bucketing, bucketStart, detectBucketing } from './bucketing.ts';
 
 /** The report would hold more than `limit` rows (bucket × group). */
@@ -34,7 +35,7 @@ const anyOf = (conditions: (SQL | false)[]) => sql.join(conditions.filter((c): c
  */
 function projectIds(values: string[]): SQL {
   const ids = values.filter(isUuid);
-  return sql`SELECT id FROM projects WHERE ${anyOf([
+  return sql`SELECT id FROM ${projects} WHERE ${anyOf([
     sql`name IN (${list(values)})`,
     ids.length > 0 && sql`id IN (${list(ids, '::uuid')})`,
   ])}`;
@@ -43,7 +44,7 @@ function projectIds(values: string[]): SQL {
 /** The users named by username, e-mail (any case), OIDC subject or id. */
 function userIds(values: string[]): SQL {
   const ids = values.filter(isUuid);
-  return sql`SELECT id FROM users WHERE ${anyOf([
+  return sql`SELECT id FROM ${users} WHERE ${anyOf([
     sql`username IN (${list(values)})`,
     sql`external_id IN (${list(values)})`,
     sql`lower(email) IN (${list(values.map((v) => v.toLowerCase()))})`,
@@ -56,14 +57,14 @@ const DIMENSIONS: Record<UsageDimension, { group: SQL; show: SQL; join?: SQL; or
   project: {
     group: sql`l.project_id AS project_id`,
     show: sql`p.name AS project, a.project_id::text AS project_id`,
-    join: sql`LEFT JOIN projects p ON p.id = a.project_id`,
+    join: sql`LEFT JOIN ${projects} p ON p.id = a.project_id`,
     order: sql`p.name COLLATE "C" NULLS LAST, a.project_id NULLS LAST`,
     mapping: true,
   },
   user: {
     group: sql`l.user_id AS user_id`,
     show: sql`coalesce(u.username, u.email, u.external_id) AS "user", a.user_id::text AS user_id`,
-    join: sql`LEFT JOIN users u ON u.id = a.user_id`,
+    join: sql`LEFT JOIN ${users} u ON u.id = a.user_id`,
     order: sql`coalesce(u.username, u.email, u.external_id) COLLATE "C" NULLS LAST, a.user_id NULLS LAST`,
     mapping: true,
   },
@@ -110,8 +111,8 @@ WITH a AS (
     ${comma([...dims.map((d) => d.group), sql`count(*) AS events`])},
     count(*) FILTER (WHERE l.status IS NULL OR l.status NOT IN ('resolved', 'manual')) AS unmapped_events,
     ${comma(metricSums)}
-  FROM resource_usage_events e
-  LEFT JOIN resource_usage_event_links l ON l.event_id = e.id AND l.event_time = e.time_window_start
+  FROM ${resourceUsageEvents} e
+  LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = e.id AND l.event_time = e.time_window_start
   WHERE ${sql.join(filters, sql` AND `)}
   GROUP BY ${sql.raw(Array.from({ length: dims.length + 1 }, (_, i) => i + 1).join(', '))}
 )

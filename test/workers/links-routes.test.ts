@@ -1,6 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { ADMIN_KEY_SCHEME } from '../../src/http/middleware/admin-key.ts';
+import { ADMIN_KEY_SCHEME } from '../../src/http/security.ts';
 import { linksOf, makeAllocation, makeProject, makeUser, storeEvents } from '../support/directory.ts';
 import { uniqueId } from '../support/events.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../support/keys.ts';

@@ -1,6 +1,6 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { COLLECTOR_KEY_SCHEME } from '../../src/http/openapi.ts';
+import { COLLECTOR_KEY_SCHEME } from '../../src/http/security.ts';
 
 const ORIGIN = 'http://worker.test';
 const get = (path: string) => exports.default.fetch(`${ORIGIN}${path}`);

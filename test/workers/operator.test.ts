@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { UsageEventInput } from '../../src/contracts/usage-event.ts';
 import { plannableDays, recordRun } from '../../src/db/queries/collection.ts';
 import type { NewCollectionRun } from '../../src/db/schema/collection.ts';
-import { escapeHtml } from '../../src/http/routes/operator/html.ts';
+import { escapeHtml } from '../support/html.ts';
 import { issueSession } from '../../src/http/routes/operator/session.ts';
 import { makeAllocation, makeProject, makeUser } from '../support/directory.ts';
 import { makeEvent, uniqueId } from '../support/events.ts';

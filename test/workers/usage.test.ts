@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_KEYS } from '../../src/contracts/usage-event.ts';
 import { type UsageDimension, type UsageReport, type UsageRow, usageColumns } from '../../src/contracts/usage-report.ts';
-import { READ_KEY_SCHEME } from '../../src/http/middleware/read-key.ts';
+import { READ_KEY_SCHEME } from '../../src/http/security.ts';
 import { linksOf, makeAllocation, makeProject, makeUser } from '../support/directory.ts';
 import { uniqueId } from '../support/events.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_READ_KEY } from '../support/keys.ts';

@@ -1,5 +1,6 @@
 import type { JobRecord } from '../../contracts/job-record.ts';
 import type { UsageEventInput } from '../../contracts/usage-event.ts';
+import { DAY_MS } from '../../lib/utc-day.ts';
 
 /**
  * The PBS transform (architecture §3), pure and streaming: feed it job records one at a time, then
@@ -36,8 +37,6 @@ export interface TransformTotals {
   /** Records left out because they carry no end time (never happens for a relay window, counted anyway). */
   withoutEnd: number;
 }
-
-const DAY_MS = 86_400_000;
 
 export class PbsEventBuilder {
   private readonly groups = new Map<string, Group>();

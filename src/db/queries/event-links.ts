@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { EventLink, UnresolvedPage } from '../../contracts/event-link.ts';
 import type { Database } from '../client.ts';
+import { resourceUsageEventLinks } from '../schema/event-links.ts';
 
 /** The columns of a link as the wire shape (EventLinkSchema) has them. */
 export const LINK_COLUMNS = sql.raw(`l.event_id::text AS event_id,
@@ -15,7 +16,7 @@ export function toLink(row: Record<string, unknown>): EventLink {
 }
 
 export async function findLink(db: Database, eventId: string): Promise<EventLink | undefined> {
-  const { rows } = await db.execute(sql`SELECT ${LINK_COLUMNS} FROM resource_usage_event_links l WHERE l.event_id = ${eventId}`);
+  const { rows } = await db.execute(sql`SELECT ${LINK_COLUMNS} FROM ${resourceUsageEventLinks} l WHERE l.event_id = ${eventId}`);
   return rows[0] ? toLink(rows[0]) : undefined;
 }
 
@@ -46,7 +47,7 @@ export async function listUnresolved(
   const { rows } = await db.execute(sql`
     SELECT ${LINK_COLUMNS},
       to_char(l.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time
-    FROM resource_usage_event_links l
+    FROM ${resourceUsageEventLinks} l
     WHERE l.status IN (${sql.join(statuses.map((s) => sql`${s}`), sql`, `)})
       ${opts.from ? sql`AND l.event_time >= ${opts.from}::timestamptz` : sql``}
       ${opts.to ? sql`AND l.event_time < ${opts.to}::timestamptz` : sql``}

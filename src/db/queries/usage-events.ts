@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { IngestResponse, UsageEvent } from '../../contracts/usage-event.ts';
 import type { Database } from '../client.ts';
+import { resourceUsageEvents } from '../schema/usage-events.ts';
 
 export interface KeyedEvent {
   /** Position in the request. */
@@ -43,7 +44,7 @@ export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(
         time_window_start timestamptz, time_window_end timestamptz, collected_at timestamptz,
         metrics jsonb, identities jsonb, context jsonb, extra jsonb)
     ), upserted AS (
-      INSERT INTO resource_usage_events AS r (natural_key, schema_version, source, time_window_start,
+      INSERT INTO ${resourceUsageEvents} AS r (natural_key, schema_version, source, time_window_start,
         time_window_end, collected_at, metrics, identities, context, extra)
       SELECT natural_key, schema_version, source, time_window_start, time_window_end, collected_at,
         metrics, identities, context, extra
@@ -63,7 +64,7 @@ export async function upsertEvents(db: Database, batch: KeyedEvent[]): Promise<(
       CASE WHEN u.id IS NULL THEN 'unchanged' WHEN u.inserted THEN 'inserted' ELSE 'updated' END AS outcome
     FROM input i
     LEFT JOIN upserted u ON u.natural_key = i.natural_key
-    LEFT JOIN resource_usage_events e
+    LEFT JOIN ${resourceUsageEvents} e
       ON u.id IS NULL AND e.natural_key = i.natural_key AND e.time_window_start = i.time_window_start
     ORDER BY i.idx`);
   return result.rows.map((r) => ({ index: Number(r.idx), id: r.id, outcome: r.outcome }));
@@ -74,6 +75,6 @@ export async function findIds(db: Database, keys: { keyText: string; start: stri
   const result = await db.execute<{ key_text: string; id: string }>(sql`
     SELECT x.k AS key_text, e.id::text AS id
     FROM jsonb_to_recordset(${JSON.stringify(keys.map((k) => ({ k: k.keyText, s: k.start })))}::jsonb) AS x(k text, s timestamptz)
-    JOIN resource_usage_events e ON e.natural_key = ${hashKey(sql.raw('x.k'))} AND e.time_window_start = x.s`);
+    JOIN ${resourceUsageEvents} e ON e.natural_key = ${hashKey(sql.raw('x.k'))} AND e.time_window_start = x.s`);
   return new Map(result.rows.map((r) => [r.key_text, r.id]));
 }

@@ -1,12 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { check, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-
-export const COLLECTION_DAY_STATUSES = ['queued', 'succeeded', 'failed'] as const;
-export type CollectionDayStatus = (typeof COLLECTION_DAY_STATUSES)[number];
-export const RUN_TRIGGERS = ['cron', 'backfill'] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
-export const RUN_STATUSES = ['succeeded', 'failed'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import {
+  COLLECTION_DAY_STATUSES,
+  type CollectionDayStatus,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+  type RunStatus,
+  type RunTrigger,
+} from '../../contracts/collection.ts';
 
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);

@@ -1,9 +1,9 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { MAX_BACKFILL_DAYS } from '../../../contracts/collection.ts';
-import { daysBetween, lastCompleteDay } from '../../../collector/days.ts';
 import { enqueueDays } from '../../../collector/plan.ts';
 import { clusterStatus, recentRuns } from '../../../db/queries/collection.ts';
-import type { AppEnv } from '../../app.ts';
+import { daysBetween, lastCompleteDay } from '../../../lib/utc-day.ts';
+import type { AppEnv } from '../../app-env.ts';
 import { ApiError } from '../../problem.ts';
 import type { backfillRoute, runsRoute, statusRoute } from './collection.routes.ts';
 

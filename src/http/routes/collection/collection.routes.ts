@@ -3,10 +3,11 @@ import {
   BackfillRequestSchema,
   BackfillResponseSchema,
   ClusterCollectionStatusSchema,
-  CollectionRunSchema,
   MAX_BACKFILL_DAYS,
 } from '../../../contracts/collection.ts';
-import { ADMIN_KEY_SCHEME, requireAdminKey } from '../../middleware/admin-key.ts';
+import { CollectionRunSchema } from '../../../db/row-schemas.ts';
+import { requireAdminKey } from '../../middleware/auth.ts';
+import { ADMIN_KEY_SCHEME } from '../../security.ts';
 import { problemResponses } from '../../problem.ts';
 
 const operator = {

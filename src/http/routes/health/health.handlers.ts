@@ -1,5 +1,5 @@
 import type { RouteHandler } from '@hono/zod-openapi';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../../app-env.ts';
 import { checkDatabase } from '../../../db/health.ts';
 import type { healthRoute, rootRoute } from './health.routes.ts';
 

@@ -1,7 +1,5 @@
-import type { App } from '../../app.ts';
+import { createRouter } from '../../router.ts';
 import { health, root } from './health.handlers.ts';
 import { healthRoute, rootRoute } from './health.routes.ts';
 
-export function registerHealth(app: App): void {
-  app.openapi(rootRoute, root).openapi(healthRoute, health);
-}
+export const healthRouter = createRouter().openapi(rootRoute, root).openapi(healthRoute, health);

@@ -1,7 +1,5 @@
-import type { App } from '../../app.ts';
+import { createRouter } from '../../router.ts';
 import { ingest } from './ingest.handlers.ts';
 import { ingestRoute } from './ingest.routes.ts';
 
-export function registerIngest(app: App): void {
-  app.openapi(ingestRoute, ingest);
-}
+export const ingestRouter = createRouter().openapi(ingestRoute, ingest);

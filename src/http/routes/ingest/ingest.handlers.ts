@@ -1,6 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { ingestEvents, MappingQueueError } from '../../../ingest/ingest-events.ts';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../../app-env.ts';
 import { ApiError } from '../../problem.ts';
 import type { ingestRoute } from './ingest.routes.ts';
 

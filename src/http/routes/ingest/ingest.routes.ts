@@ -1,8 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { IngestRequestSchema, IngestResponseSchema, MAX_EVENTS_PER_REQUEST } from '../../../contracts/usage-event.ts';
-import { requireCollectorKey } from '../../middleware/collector-key.ts';
+import { requireCollectorKey } from '../../middleware/auth.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
-import { COLLECTOR_KEY_SCHEME } from '../../openapi.ts';
+import { COLLECTOR_KEY_SCHEME } from '../../security.ts';
 import { problemResponses } from '../../problem.ts';
 
 export const ingestRoute = createRoute({

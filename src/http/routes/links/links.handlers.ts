@@ -2,7 +2,7 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import { BadCursorError, findLink, listUnresolved } from '../../../db/queries/event-links.ts';
 import { setManualLink } from '../../../mapping/manual-link.ts';
 import { requestRemap } from '../../../mapping/remap.ts';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../../app-env.ts';
 import { ApiError } from '../../problem.ts';
 import type { getLinkRoute, listUnresolvedRoute, remapRoute, setManualLinkRoute } from './links.routes.ts';
 

@@ -9,7 +9,8 @@ import {
   UnresolvedPageSchema,
   UnresolvedQuerySchema,
 } from '../../../contracts/event-link.ts';
-import { ADMIN_KEY_SCHEME, requireAdminKey } from '../../middleware/admin-key.ts';
+import { requireAdminKey } from '../../middleware/auth.ts';
+import { ADMIN_KEY_SCHEME } from '../../security.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
 import { problemResponses } from '../../problem.ts';
 

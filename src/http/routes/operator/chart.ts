@@ -3,8 +3,10 @@
  * as inline SVG (no script, no outside file), with axes, `<title>` tooltips giving the exact
  * figures, and a legend table listing every project with its totals. Pure: data in, markup out.
  */
+import { html } from 'hono/html';
 import type { UsageCell, UsageOverview } from '../../../reporting/operator-overview.ts';
-import { type Html, html } from './html.ts';
+
+type Html = ReturnType<typeof html>;
 
 /** Projects drawn in their own colour; the rest share one "other projects" segment. */
 const MAX_PROJECT_SERIES = 9;

@@ -1,15 +1,14 @@
-import type { App } from '../../app.ts';
+import { createRouter } from '../../router.ts';
 import { showPage, signIn, signOut } from './operator.handlers.ts';
 import { PAGE_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from './page.ts';
 
 /**
- * The operator page: server-rendered HTML behind the admin key (issue 6). Not API operations, so
- * not in /openapi.json: the page itself says what it needs.
+ * The operator page: server-rendered HTML behind the admin key (docs/api.md, "Operator page"). Not API operations,
+ * so not in /openapi.json: the page itself says what it needs.
  */
-export function registerOperator(app: App): void {
-  app.get(PAGE_PATH, showPage);
-  app.post(SIGN_IN_PATH, signIn);
+export const operatorRouter = createRouter()
+  .get(PAGE_PATH, showPage)
+  .post(SIGN_IN_PATH, signIn)
   // A reload of the address the form posted to.
-  app.get(SIGN_IN_PATH, (c) => c.redirect(PAGE_PATH, 303));
-  app.post(SIGN_OUT_PATH, signOut);
-}
+  .get(SIGN_IN_PATH, (c) => c.redirect(PAGE_PATH, 303))
+  .post(SIGN_OUT_PATH, signOut);

@@ -1,7 +1,9 @@
 import type { Context, Handler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { log } from '../../../lib/log.ts';
 import { operatorOverview } from '../../../reporting/operator-overview.ts';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../../app-env.ts';
+import { bearerToken } from '../../middleware/auth.ts';
 import { matchesAnyKey } from '../../middleware/constant-time.ts';
 import { overviewPage, PAGE_PATH, pageUrl, signInPage } from './page.ts';
 import { issueSession, SESSION_COOKIE, SESSION_PATH, SESSION_TTL_SECONDS, verifySession } from './session.ts';
@@ -22,7 +24,7 @@ const MESSAGES = {
   form: 'Send the form from this page (application/x-www-form-urlencoded, at most 4 KiB).',
 } as const;
 
-async function page(c: C, body: string, status: 200 | 401 | 403 | 413 | 415, extra: Record<string, string> = {}) {
+async function page(c: C, body: string | Promise<string>, status: 200 | 401 | 403 | 413 | 415, extra: Record<string, string> = {}) {
   return c.html(body, status, {
     'Content-Security-Policy': await pageCsp(),
     'Cache-Control': 'no-store',
@@ -41,10 +43,6 @@ const clusterOf = (value: string | null | undefined) => {
 
 const isHttps = (c: C) => new URL(c.req.url).protocol === 'https:';
 
-function log(c: C, level: 'info' | 'warn', msg: string) {
-  console[level](JSON.stringify({ level, requestId: c.var.requestId, msg }));
-}
-
 /**
  * How the request is signed in: `none` (nothing presented), `ok`, or refused: a bad bearer key or
  * a session cookie that is tampered with, expired, or signed with a key no longer configured.
@@ -53,8 +51,7 @@ async function authenticate(c: C): Promise<'none' | 'ok' | 'bad-key' | 'bad-sess
   const keys = c.var.services.config.ADMIN_API_KEY;
   const authorization = c.req.header('authorization');
   if (authorization !== undefined) {
-    const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim() ?? '';
-    return (await matchesAnyKey(bearer, keys)) ? 'ok' : 'bad-key';
+    return (await matchesAnyKey(bearerToken(authorization), keys)) ? 'ok' : 'bad-key';
   }
   const token = getCookie(c, SESSION_COOKIE);
   if (token === undefined) return 'none';
@@ -101,7 +98,7 @@ export const signIn: Handler<AppEnv> = async (c) => {
   const key = form.get('key')?.trim() ?? '';
   if (!key) return page(c, signInPage({ cluster, message: MESSAGES.noKey }), 401);
   if (!(await matchesAnyKey(key, c.var.services.config.ADMIN_API_KEY))) {
-    log(c, 'warn', 'operator sign-in refused: not an operator key');
+    log.warn('operator sign-in refused: not an operator key', { requestId: c.var.requestId });
     return page(c, signInPage({ cluster, message: MESSAGES.wrongKey }), 401);
   }
   setCookie(c, SESSION_COOKIE, await issueSession(key), {
@@ -111,7 +108,7 @@ export const signIn: Handler<AppEnv> = async (c) => {
     secure: isHttps(c),
     maxAge: SESSION_TTL_SECONDS,
   });
-  log(c, 'info', 'operator signed in');
+  log.info('operator signed in', { requestId: c.var.requestId });
   c.header('Cache-Control', 'no-store');
   return c.redirect(pageUrl(cluster), 303);
 };

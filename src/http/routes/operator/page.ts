@@ -3,10 +3,10 @@
  * unresolved links by reason, the usage chart). Every value from the database goes through `html`,
  * which escapes it.
  */
-import type { ReasonCode } from '../../../contracts/event-link.ts';
+import { html, raw } from 'hono/html';
+import { LINK_REASONS } from '../../../contracts/event-link.ts';
 import type { ClusterOverview, OperatorOverview, RunSummary, UnresolvedOverview } from '../../../reporting/operator-overview.ts';
 import { renderUsageChart } from './chart.ts';
-import { Html, html } from './html.ts';
 import { SESSION_PATH, SESSION_TTL_SECONDS } from './session.ts';
 import { STYLE } from './styles.ts';
 
@@ -14,24 +14,12 @@ export const PAGE_PATH = SESSION_PATH;
 export const SIGN_IN_PATH = `${SESSION_PATH}/sign-in`;
 export const SIGN_OUT_PATH = `${SESSION_PATH}/sign-out`;
 
-/** What each reason means and what to do about it (README, Link mapping). */
-const REASONS: Record<ReasonCode, string> = {
-  no_user_identity: 'the event carries no oidc_sub, user_email, perun_username or perun_user identity',
-  user_not_found: 'no user matches the identities: add the user, then re-run mapping',
-  identity_conflict: 'the identities name two or more different users',
-  no_project: 'the event names no project nor openstack_project_id',
-  project_not_found: 'no project has that name: add it, then re-run mapping',
-  default_project_needs_user: '_pbs_project_default, and the user is not resolved',
-  no_default_project: '_pbs_project_default, and the user has no default project',
-  openstack_project_not_found: 'no OpenStack GitOps allocation names that OpenStack project',
-  openstack_project_ambiguous: 'GitOps allocations of several projects name that OpenStack project',
-  allocation_needs_project: 'no project to take an allocation from',
-  no_allocation_at_time: 'the project has no hpc allocation valid at the event’s time',
-};
+/** Markup from `html`, which escapes every interpolated value unless it is markup itself. */
+type Html = ReturnType<typeof html>;
 
 const MAX_ERROR_CHARS = 500;
 
-function layout(title: string, body: Html): string {
+function layout(title: string, body: Html): Html {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -40,20 +28,20 @@ function layout(title: string, body: Html): string {
 <meta name="robots" content="noindex">
 <title>${title}</title>
 <link rel="icon" href="data:,">
-<style>${new Html(STYLE)}</style>
+<style>${raw(STYLE)}</style>
 </head>
 <body>
 ${body}
 </body>
 </html>
-`.value;
+`;
 }
 
 /** The page, for one cluster or all. */
 export const pageUrl = (cluster: string | null) => (cluster ? `${PAGE_PATH}?${new URLSearchParams({ cluster })}` : PAGE_PATH);
 
 /** The sign-in form; `message` says why it is shown again (never repeating what was typed). */
-export function signInPage(opts: { cluster: string | null; message?: string | undefined }): string {
+export function signInPage(opts: { cluster: string | null; message?: string | undefined }): Html {
   return layout(
     'Sign in · Zeus operator',
     html`<main class="sign-in"><section>
@@ -142,7 +130,7 @@ ${
 <thead><tr><th>part</th><th>reason</th><th>meaning</th><th class="num">links</th></tr></thead>
 <tbody>${u.by_reason.map(
         (r) =>
-          html`<tr data-part="${r.part}" data-reason="${r.code}" data-links="${r.links}"><td>${r.part}</td><td><code>${r.code}</code></td><td>${REASONS[r.code] ?? ''}</td><td class="num">${count(r.links)}</td></tr>`,
+          html`<tr data-part="${r.part}" data-reason="${r.code}" data-links="${r.links}"><td>${r.part}</td><td><code>${r.code}</code></td><td>${LINK_REASONS[r.code]?.meaning ?? ''}</td><td class="num">${count(r.links)}</td></tr>`,
       )}</tbody></table>
 <p class="muted">The events: <code>GET /links/unresolved</code>. After adding the missing users or projects: <code>POST /links/remap {from, to}</code>, or set a link by hand with <code>PUT /links/events/{event_id}</code> (all at <a href="/doc">/doc</a>).</p>`
 }
@@ -180,7 +168,7 @@ const isEmpty = (o: OperatorOverview) =>
   o.usage.cells.length === 0;
 
 /** The overview, signed in. */
-export function overviewPage(o: OperatorOverview): string {
+export function overviewPage(o: OperatorOverview): Html {
   const generated = `${o.generated_at.slice(0, 19).replace('T', ' ')} UTC`;
   return layout(
     `${o.cluster ? `${o.cluster} · ` : ''}Zeus operator`,

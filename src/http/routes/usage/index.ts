@@ -1,8 +1,6 @@
-import type { App } from '../../app.ts';
+import { createRouter } from '../../router.ts';
 import { getUsage } from './usage.handlers.ts';
 import { usageRoute } from './usage.routes.ts';
 
-/** `GET /usage`: totals per time bucket and group (issue 6). */
-export function registerUsage(app: App): void {
-  app.openapi(usageRoute, getUsage);
-}
+/** `GET /usage`: totals per time bucket and group (docs/api.md). */
+export const usageRouter = createRouter().openapi(usageRoute, getUsage);

@@ -2,7 +2,7 @@ import type { RouteHandler } from '@hono/zod-openapi';
 import { accepts } from 'hono/accepts';
 import { queryUsage, ReportTooLargeError } from '../../../reporting/query-usage.ts';
 import { usageCsv } from '../../../reporting/usage-csv.ts';
-import type { AppEnv } from '../../app.ts';
+import type { AppEnv } from '../../app-env.ts';
 import { ApiError } from '../../problem.ts';
 import type { usageRoute } from './usage.routes.ts';
 

@@ -6,7 +6,8 @@ import {
   UsageQuerySchema,
   UsageReportSchema,
 } from '../../../contracts/usage-report.ts';
-import { READ_KEY_SCHEME, requireReadKey } from '../../middleware/read-key.ts';
+import { requireReadKey } from '../../middleware/auth.ts';
+import { READ_KEY_SCHEME } from '../../security.ts';
 import { problemResponses } from '../../problem.ts';
 
 export const usageRoute = createRoute({
