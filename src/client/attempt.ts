@@ -77,7 +77,7 @@ export async function postBatch(ctx: AttemptContext, body: IngestRequest, start:
     }
     return { ok: false, failure: { kind: 'network', message: ctx.redact(describeError(err)) } };
   } finally {
-    clearTimeout(timer);
+    if (timer !== undefined) clearTimeout(timer);
   }
 
   const size = body.events.length;

@@ -20,6 +20,11 @@ declare const Deno: {
   env: { get(key: string): string | undefined };
   readTextFile(path: URL): Promise<string>;
 };
+declare global {
+  interface ImportMeta {
+    resolve(specifier: string): string;
+  }
+}
 
 const env: Record<string, unknown> = {
   MAPPING_QUEUE: inProcessQueue(MAPPING_QUEUE, (batch) => consumeMapping(batch, services)),

@@ -9,7 +9,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
  * Apply the migrations in drizzle/ through the same HTTP driver the Worker uses (one statement per
  * request). Already-applied migrations are skipped, so running it again is harmless.
  */
-export async function migrateDatabase(opts: { databaseUrl: string; sqlUrl?: string }): Promise<void> {
+export async function migrateDatabase(opts: { databaseUrl: string; sqlUrl?: string | undefined }): Promise<void> {
   if (opts.sqlUrl) neonConfig.fetchEndpoint = opts.sqlUrl;
   const db = drizzle({ client: neon(opts.databaseUrl) });
   await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -62,7 +62,7 @@ async function store(specs: Spec[]): Promise<string[]> {
 
 // ---- An independent reference: the same report computed in JS from the events and their stored links. ----
 
-type Known = Spec & { link?: { user_id: string | null; project_id: string | null; allocation_id: string | null; status: string } };
+type Known = Spec & { link?: { user_id: string | null; project_id: string | null; allocation_id: string | null; status: string } | undefined };
 type Names = { projects: Map<string, string>; users: Map<string, string> };
 
 function bucketOf(iso: string, bucket: string): string {

@@ -23,7 +23,7 @@ export interface AccountingLogOptions {
    * Parse threads (parse-pool.ts): with them the source also serves `ndjson`, the day's lines parsed
    * and serialised on the pool's threads, in file order. Without them only `jobs` (this thread).
    */
-  pool?: ParsePool;
+  pool?: ParsePool | undefined;
 }
 
 interface DayFile {

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { type JobSource, noteMalformed, type SourceStats, type Window } from '../source.ts';
 import { offsetAt } from '../pbs/local-time.ts';
