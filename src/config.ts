@@ -3,7 +3,12 @@ import { z } from 'zod';
 /** A comma-separated list of keys (for rotation), each long enough to be a secret. */
 const keyList = z
   .string()
-  .transform((v) => v.split(',').map((k) => k.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'must hold at least one key'));
 
 /** One relay the collector reads from: the cluster it serves, where, and the identity authority of its users. */
@@ -39,33 +44,44 @@ const postgresUrl = z
   .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// connection string');
 
 /** Every variable and secret the Worker reads. `.dev.vars.example` lists the same keys (a test checks). */
-export const ConfigSchema = z.object({
-  /** The PostgreSQL connection string sent to the SQL-over-HTTP endpoint (Neon's driver). */
-  DATABASE_URL: postgresUrl,
-  /** Where the driver sends its queries; unset in production (Neon's endpoint). Local gateway in dev and tests. */
-  DATABASE_HTTP_URL: z.string().url().optional(),
-  /** Keys collectors send in X-Zeus-Collector-Key; comma-separated so a key can be rotated. */
-  COLLECTOR_API_KEY: keyList,
-  /** Keys for the operator routes (Authorization: Bearer); comma-separated for rotation. */
-  ADMIN_API_KEY: keyList,
-  /** Read-only keys for the reporting routes (`GET /usage`; Authorization: Bearer); the admin key works there too. */
-  READ_API_KEY: optional(keyList),
-  /** Largest ingest request body in bytes (default 5 MiB). */
-  INGEST_MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
-  /** Relays the daily collector reads from (JSON array); none: the cron has nothing to do. */
-  RELAYS: relayList.default([]),
-  /** Secret the Worker signs relay requests with (one of the relay's RELAY_SECRETS). */
-  RELAY_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
-  /** First UTC day (YYYY-MM-DD) to collect for a cluster that has never been collected; default: yesterday. */
-  COLLECT_START_DATE: optional(z.iso.date()),
-  /** Most days one cron run plans per cluster (catching up after an outage). */
-  COLLECT_MAX_DAYS_PER_RUN: z.coerce.number().int().min(1).max(366).default(7),
-  /** A UTC day is collected only this long after it ended (late accounting records). */
-  COLLECT_DELAY_MINUTES: z.coerce.number().int().min(0).max(7 * 24 * 60).default(60),
-}).refine((c) => c.RELAYS.length === 0 || c.RELAY_SECRET, {
-  path: ['RELAY_SECRET'],
-  message: 'is required when RELAYS lists a relay',
-});
+export const ConfigSchema = z
+  .object({
+    /** The PostgreSQL connection string sent to the SQL-over-HTTP endpoint (Neon's driver). */
+    DATABASE_URL: postgresUrl,
+    /** Where the driver sends its queries; unset in production (Neon's endpoint). Local gateway in dev and tests. */
+    DATABASE_HTTP_URL: z.string().url().optional(),
+    /** Keys collectors send in X-Zeus-Collector-Key; comma-separated so a key can be rotated. */
+    COLLECTOR_API_KEY: keyList,
+    /** Keys for the operator routes (Authorization: Bearer); comma-separated for rotation. */
+    ADMIN_API_KEY: keyList,
+    /** Read-only keys for the reporting routes (`GET /usage`; Authorization: Bearer); the admin key works there too. */
+    READ_API_KEY: optional(keyList),
+    /** Largest ingest request body in bytes (default 5 MiB). */
+    INGEST_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024),
+    /** Relays the daily collector reads from (JSON array); none: the cron has nothing to do. */
+    RELAYS: relayList.default([]),
+    /** Secret the Worker signs relay requests with (one of the relay's RELAY_SECRETS). */
+    RELAY_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+    /** First UTC day (YYYY-MM-DD) to collect for a cluster that has never been collected; default: yesterday. */
+    COLLECT_START_DATE: optional(z.iso.date()),
+    /** Most days one cron run plans per cluster (catching up after an outage). */
+    COLLECT_MAX_DAYS_PER_RUN: z.coerce.number().int().min(1).max(366).default(7),
+    /** A UTC day is collected only this long after it ended (late accounting records). */
+    COLLECT_DELAY_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60)
+      .default(60),
+  })
+  .refine((c) => c.RELAYS.length === 0 || c.RELAY_SECRET, {
+    path: ['RELAY_SECRET'],
+    message: 'is required when RELAYS lists a relay',
+  });
 export type Config = z.output<typeof ConfigSchema>;
 
 export class ConfigError extends Error {

@@ -1,14 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import {
-  CRON_TEST_CLUSTER,
-  TEST_ADMIN_KEY,
-  TEST_COLLECTOR_KEY,
-  TEST_COLLECTOR_KEY_NEXT,
-  TEST_READ_KEY,
-  TEST_RELAY_SECRET,
-} from './support/keys.ts';
+import { CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_COLLECTOR_KEY_NEXT, TEST_READ_KEY, TEST_RELAY_SECRET } from './support/keys.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -21,9 +21,7 @@ export interface AttemptContext {
   redact: (text: string) => string;
 }
 
-export type AttemptResult =
-  | { ok: true; status: number; response: IngestResponse }
-  | { ok: false; failure: SendFailure; retryAfterMs?: number };
+export type AttemptResult = { ok: true; status: number; response: IngestResponse } | { ok: false; failure: SendFailure; retryAfterMs?: number };
 
 /**
  * The server's ProblemSchema with `code` widened to any string: a client must still read the

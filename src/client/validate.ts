@@ -19,9 +19,7 @@ export class IngestValidationError extends Error {
       .slice(0, 5)
       .map((i) => `${i.path}: ${i.message}`)
       .join('; ');
-    super(
-      `${issues.length} invalid field${issues.length === 1 ? '' : 's'}, nothing was sent: ${shown}${issues.length > 5 ? '; …' : ''}`,
-    );
+    super(`${issues.length} invalid field${issues.length === 1 ? '' : 's'}, nothing was sent: ${shown}${issues.length > 5 ? '; …' : ''}`);
     this.issues = issues;
   }
 }

@@ -71,4 +71,3 @@ export const JobStreamSummarySchema = z.object({
   }),
 });
 export type JobStreamSummary = z.infer<typeof JobStreamSummarySchema>['summary'];
-

@@ -25,9 +25,7 @@ export const ProblemSchema = z
     detail: z.string(),
     code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
     requestId: z.string(),
-    errors: z
-      .array(z.object({ path: z.string().openapi({ example: 'events[3].time_window_end' }), message: z.string() }))
-      .optional(),
+    errors: z.array(z.object({ path: z.string().openapi({ example: 'events[3].time_window_end' }), message: z.string() })).optional(),
   })
   .openapi('Problem');
 export type Problem = z.infer<typeof ProblemSchema>;

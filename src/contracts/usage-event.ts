@@ -37,15 +37,9 @@ const MetricSchema = z
   .nonnegative({ error: 'must not be negative' });
 
 export const MetricsSchema = z
-  .strictObject(
-    Object.fromEntries(METRIC_KEYS.map((k) => [k, MetricSchema.optional()])) as Record<
-      MetricKey,
-      z.ZodOptional<typeof MetricSchema>
-    >,
-  )
+  .strictObject(Object.fromEntries(METRIC_KEYS.map((k) => [k, MetricSchema.optional()])) as Record<MetricKey, z.ZodOptional<typeof MetricSchema>>)
   .openapi('UsageMetrics', {
-    description:
-      'Non-negative numbers, all optional. Seconds for times, bytes for sizes; cpu_core_seconds = Σ ncpus × walltime used.',
+    description: 'Non-negative numbers, all optional. Seconds for times, bytes for sizes; cpu_core_seconds = Σ ncpus × walltime used.',
     example: { cpu_time_seconds: 3600, ram_bytes_allocated: 8589934592, vcpus_allocated: 4, walltime_used: 6800 },
   });
 export type UsageMetrics = z.infer<typeof MetricsSchema>;

@@ -37,24 +37,27 @@ const Instant = z.string().transform((v, ctx) => {
 
 /** `a,b` or `x=a&x=b` (or both) → `['a', 'b']`: blanks dropped, duplicates kept once. */
 const listOf = (what: string, check?: (v: string) => string | undefined) =>
-  z
-    .union([z.string(), z.array(z.string())])
-    .transform((raw, ctx) => {
-      const values = [...new Set((Array.isArray(raw) ? raw : [raw]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean))];
-      if (values.length === 0) ctx.addIssue({ code: 'custom', message: `name at least one ${what}` });
-      if (values.length > MAX_FILTER_VALUES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_FILTER_VALUES} values` });
-      for (const v of values) {
-        const problem = v.length > 256 ? 'is longer than 256 characters' : check?.(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: `'${v.slice(0, 64)}' ${problem}` });
-      }
-      return values;
-    });
+  z.union([z.string(), z.array(z.string())]).transform((raw, ctx) => {
+    const values = [
+      ...new Set(
+        (Array.isArray(raw) ? raw : [raw])
+          .flatMap((v) => v.split(','))
+          .map((v) => v.trim())
+          .filter(Boolean),
+      ),
+    ];
+    if (values.length === 0) ctx.addIssue({ code: 'custom', message: `name at least one ${what}` });
+    if (values.length > MAX_FILTER_VALUES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_FILTER_VALUES} values` });
+    for (const v of values) {
+      const problem = v.length > 256 ? 'is longer than 256 characters' : check?.(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `'${v.slice(0, 64)}' ${problem}` });
+    }
+    return values;
+  });
 
-const oneOf = (allowed: readonly string[]) => (v: string) =>
-  allowed.includes(v) ? undefined : `is not one of ${allowed.join(', ')}`;
+const oneOf = (allowed: readonly string[]) => (v: string) => (allowed.includes(v) ? undefined : `is not one of ${allowed.join(', ')}`);
 
-const listParam = (description: string, example: string) =>
-  ({ description, example, type: 'string' }) as const;
+const listParam = (description: string, example: string) => ({ description, example, type: 'string' }) as const;
 
 export const UsageQuerySchema = z
   .object({
@@ -78,16 +81,19 @@ export const UsageQuerySchema = z
       .openapi(listParam(`Comma-separated subset of ${USAGE_DIMENSIONS.join(', ')}; none: one total per bucket`, 'project,user')),
     project: listOf('project')
       .optional()
-      .openapi(listParam('Only these projects: names or ids as in the allocation system (comma-separated or repeated; a name holding a comma: by id)', 'astro')),
+      .openapi(
+        listParam(
+          'Only these projects: names or ids as in the allocation system (comma-separated or repeated; a name holding a comma: by id)',
+          'astro',
+        ),
+      ),
     user: listOf('user')
       .optional()
       .openapi(listParam('Only these users: username, e-mail, OIDC subject or id (comma-separated or repeated)', 'alice')),
     allocation: listOf('allocation', (v) => (isUuid(v) ? undefined : 'is not an allocation id (uuid)'))
       .optional()
       .openapi(listParam('Only these allocations: ids (comma-separated or repeated)', '0b9c7f64-4a9e-4f43-9d0a-2f5a0c9d2c11')),
-    cluster: listOf('cluster')
-      .optional()
-      .openapi(listParam('Only these clusters, as the events’ `context.cluster` names them', 'metacentrum')),
+    cluster: listOf('cluster').optional().openapi(listParam('Only these clusters, as the events’ `context.cluster` names them', 'metacentrum')),
     source: listOf('source', oneOf(SOURCES))
       .transform((v) => v as Source[])
       .optional()

@@ -19,8 +19,7 @@ function registerEndpoint(databaseUrl: string, endpoint: string): void {
   const url = new URL(databaseUrl);
   endpoints.set(endpointKey(url.hostname, url.port), endpoint);
   if (neonConfig.fetchEndpoint === neonDefault || typeof neonConfig.fetchEndpoint !== 'function') {
-    neonConfig.fetchEndpoint = ((host, port, options) =>
-      endpoints.get(endpointKey(host, port)) ?? neonDefault(host, port, options)) as EndpointFn;
+    neonConfig.fetchEndpoint = ((host, port, options) => endpoints.get(endpointKey(host, port)) ?? neonDefault(host, port, options)) as EndpointFn;
   }
 }
 

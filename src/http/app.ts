@@ -40,9 +40,7 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
     .route('/', operatorRouter);
   registerOpenApi(app, runtime.loadSwaggerUiFile);
 
-  app.notFound((c) =>
-    problemResponse(new ApiError({ code: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }), c.var.requestId),
-  );
+  app.notFound((c) => problemResponse(new ApiError({ code: 'not_found', detail: `no route for ${c.req.method} ${c.req.path}` }), c.var.requestId));
 
   app.onError((err, c) => {
     const requestId = c.var.requestId ?? crypto.randomUUID();

@@ -88,10 +88,7 @@ function renderStartScript(specUrl: string): string {
  * is read once (a failed read is tried again on the next request); without `loadSwaggerUiFile` (an app
  * built only for tests of other routes) the files are 404.
  */
-export function registerExplorer(
-  app: App,
-  opts: { title: string; specUrl: string; loadSwaggerUiFile?: LoadSwaggerUiFile | undefined },
-): void {
+export function registerExplorer(app: App, opts: { title: string; specUrl: string; loadSwaggerUiFile?: LoadSwaggerUiFile | undefined }): void {
   const page = renderPage(opts.title, opts.specUrl);
   const startScript = renderStartScript(opts.specUrl);
   const loaded = new Map<SwaggerUiFile, Promise<string>>();
@@ -105,9 +102,7 @@ export function registerExplorer(
     return text;
   };
 
-  app.get(EXPLORER_PATH, (c) =>
-    c.html(page, 200, { ...REVALIDATE, 'Content-Security-Policy': EXPLORER_CSP, 'Referrer-Policy': 'no-referrer' }),
-  );
+  app.get(EXPLORER_PATH, (c) => c.html(page, 200, { ...REVALIDATE, 'Content-Security-Policy': EXPLORER_CSP, 'Referrer-Policy': 'no-referrer' }));
   app.get(`${EXPLORER_ASSETS_PATH}/explorer.js`, (c) => c.body(startScript, 200, { ...REVALIDATE, 'Content-Type': JS }));
   app.get(`${SWAGGER_UI_ASSETS_PATH}/:file`, async (c) => {
     const file = c.req.param('file');

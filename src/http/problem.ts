@@ -1,10 +1,4 @@
-import {
-  ERROR_CODES,
-  type ErrorCode,
-  type Problem,
-  type ProblemFieldError,
-  ProblemSchema,
-} from '../contracts/problem.ts';
+import { ERROR_CODES, type ErrorCode, type Problem, type ProblemFieldError, ProblemSchema } from '../contracts/problem.ts';
 
 export { ERROR_CODES, type ErrorCode, type Problem, type ProblemFieldError, ProblemSchema };
 

@@ -136,8 +136,10 @@ startChild(
   [
     'node_modules/wrangler/bin/wrangler.js',
     'dev',
-    '--ip', '127.0.0.1',
-    '--port', String(PORT),
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(PORT),
     '--test-scheduled',
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ],
@@ -151,8 +153,12 @@ for (let i = 0; i < 120 && !stopping; i++) {
     if (res.ok) {
       say(`ready in ${elapsed()}: http://127.0.0.1:${PORT}/ — explorer at /doc. Ctrl-C stops everything.`);
       say(`collect the demo cluster now: curl 'http://127.0.0.1:${PORT}/__scheduled?cron=15+2+*+*+*'`);
-      say(`then: curl -H 'Authorization: Bearer ${adminKey === 'dev-admin-key-change-me' ? adminKey : '<ADMIN_API_KEY>'}' http://127.0.0.1:${PORT}/admin/collection/runs`);
-      say(`operator page: http://127.0.0.1:${PORT}/operator (sign in with ${adminKey === 'dev-admin-key-change-me' ? adminKey : 'an ADMIN_API_KEY'})`);
+      say(
+        `then: curl -H 'Authorization: Bearer ${adminKey === 'dev-admin-key-change-me' ? adminKey : '<ADMIN_API_KEY>'}' http://127.0.0.1:${PORT}/admin/collection/runs`,
+      );
+      say(
+        `operator page: http://127.0.0.1:${PORT}/operator (sign in with ${adminKey === 'dev-admin-key-change-me' ? adminKey : 'an ADMIN_API_KEY'})`,
+      );
       break;
     }
   } catch {

@@ -41,7 +41,14 @@ const climateGitOps: OpenStackAllocationPayload = {
 
 const demoAllocations: NewAllocation[] = [
   // astro: an expired grant and the current one (mapping picks the one valid at the event's time).
-  { id: id(301), projectId: DEMO_PROJECTS.astro, kind: 'hpc', payload: { core_hours: 50_000 }, validFrom: '2024-01-01T00:00:00Z', validTo: '2025-01-01T00:00:00Z' },
+  {
+    id: id(301),
+    projectId: DEMO_PROJECTS.astro,
+    kind: 'hpc',
+    payload: { core_hours: 50_000 },
+    validFrom: '2024-01-01T00:00:00Z',
+    validTo: '2025-01-01T00:00:00Z',
+  },
   { id: id(302), projectId: DEMO_PROJECTS.astro, kind: 'hpc', payload: { core_hours: 120_000 }, validFrom: '2025-01-01T00:00:00Z' },
   { id: id(303), projectId: DEMO_PROJECTS.bio, kind: 'hpc', payload: { core_hours: 80_000 }, validFrom: '2025-01-01T00:00:00Z' },
   { id: id(304), projectId: DEMO_PROJECTS.testProject1, kind: 'hpc', payload: { core_hours: 10_000 }, validFrom: '2025-01-01T00:00:00Z' },

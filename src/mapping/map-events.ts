@@ -35,8 +35,7 @@ const reason = (code: ReasonCode, detail: ReturnType<typeof sql>) =>
 const identityKey = (x: string) =>
   sql.raw(`CASE ${x} ->> 'scheme' WHEN 'oidc_sub' THEN 'x' WHEN 'user_email' THEN 'e' WHEN 'perun_username' THEN 'u' WHEN 'perun_user' THEN 'u' END`);
 /** The value looked up (e-mails lower-cased: matched case-insensitively). */
-const identityValue = (x: string) =>
-  sql.raw(`CASE ${x} ->> 'scheme' WHEN 'user_email' THEN lower(${x} ->> 'value') ELSE ${x} ->> 'value' END`);
+const identityValue = (x: string) => sql.raw(`CASE ${x} ->> 'scheme' WHEN 'user_email' THEN lower(${x} ->> 'value') ELSE ${x} ->> 'value' END`);
 
 const utc = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`);
 
@@ -57,7 +56,7 @@ export async function mapEvents(db: Database, targets: MappingTargets): Promise<
   // The event's first identity is looked up directly: most events carry exactly one.
   const eventColumns = sql`e.identities,
     CASE jsonb_typeof(e.identities) WHEN 'array' THEN jsonb_array_length(e.identities) ELSE 0 END AS n,
-    ${identityKey("(e.identities -> 0)")} AS k1, ${identityValue("(e.identities -> 0)")} AS v1,
+    ${identityKey('(e.identities -> 0)')} AS k1, ${identityValue('(e.identities -> 0)')} AS v1,
     CASE WHEN jsonb_typeof(e.context -> 'project') = 'string' THEN e.context ->> 'project' END AS pname,
     CASE WHEN jsonb_typeof(e.context -> 'openstack_project_id') = 'string' THEN e.context ->> 'openstack_project_id' END AS os_id,`;
   // For the reasons of an event whose user is not found or ambiguous (only those rows run it): its
@@ -164,12 +163,18 @@ WITH ev AS (${targetEvents}
     CASE WHEN p.route = 'os' THEN p.os_allocation_id ELSE ap.id END AS allocation_id,
     CASE
       WHEN p.no_identity THEN ${reason('no_user_identity', sql`'the event has no oidc_sub, user_email, perun_username or perun_user identity; have the collector send one, or set the link by hand'`)}
-      WHEN p.no_user THEN ${reason('user_not_found', sql`format('no user matches %s; add the user to the allocation system or correct the identity, then re-run mapping', (
-        SELECT string_agg(format('%s %L', i.scheme, i.value), ', ' ORDER BY i.scheme, i.value) FROM ${eventIdentities} i))`)}
-      WHEN p.conflict THEN ${reason('identity_conflict', sql`(
+      WHEN p.no_user THEN ${reason(
+        'user_not_found',
+        sql`format('no user matches %s; add the user to the allocation system or correct the identity, then re-run mapping', (
+        SELECT string_agg(format('%s %L', i.scheme, i.value), ', ' ORDER BY i.scheme, i.value) FROM ${eventIdentities} i))`,
+      )}
+      WHEN p.conflict THEN ${reason(
+        'identity_conflict',
+        sql`(
         SELECT format('the identities name %s different users: %s; correct the users'' records (or the identities), or set the link by hand',
           count(DISTINCT i.user_id), string_agg(format('%s %L is user %s (%s)', i.scheme, i.value, i.user_name, i.user_id), '; ' ORDER BY i.scheme, i.value))
-        FROM ${eventIdentities} i WHERE i.user_id IS NOT NULL)`)}
+        FROM ${eventIdentities} i WHERE i.user_id IS NOT NULL)`,
+      )}
     END AS user_reason,
     CASE
       WHEN p.route IS NULL THEN ${reason('no_project', sql`'the event''s context names no project and no openstack_project_id; have the collector send one, or set the link by hand'`)}

@@ -25,7 +25,10 @@ function secretList(text: string | undefined, problems: Problems): string[] {
     problems.push('RELAY_SECRETS: is required: comma-separated shared secrets, 16+ characters each (openssl rand -hex 32)');
     return [];
   }
-  const secrets = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const secrets = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (secrets.length === 0) problems.push('RELAY_SECRETS: must hold at least one secret');
   secrets.forEach((s, i) => {
     if (s.length < 16) problems.push(`RELAY_SECRETS[${i}]: each secret must be at least 16 characters`);

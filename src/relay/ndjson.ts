@@ -17,12 +17,7 @@ export class StalledClientError extends Error {
  * Rejects with an AbortError when `signal` aborts (the client went away) while waiting, and with a
  * StalledClientError when the client reads nothing for `stalledMs`.
  */
-export function writeNdjsonLine(
-  res: ServerResponse,
-  value: unknown,
-  signal: AbortSignal,
-  stalledMs = STALLED_CLIENT_MS,
-): Promise<void> {
+export function writeNdjsonLine(res: ServerResponse, value: unknown, signal: AbortSignal, stalledMs = STALLED_CLIENT_MS): Promise<void> {
   return writeChunk(res, `${JSON.stringify(value)}\n`, signal, stalledMs);
 }
 

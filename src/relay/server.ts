@@ -86,7 +86,6 @@ const UNAUTHORIZED = new RelayHttpError(
   `the request must be signed with ${RELAY_TIMESTAMP_HEADER} and ${RELAY_SIGNATURE_HEADER} under a shared secret`,
 );
 
-
 export function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const log = options.log ?? ((entry: RelayLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
   const inFlight = new Set<AbortController>();

@@ -21,8 +21,22 @@ export const USAGE_DAYS = 30;
 
 export type RunSummary = Pick<
   CollectionRun,
-  | 'id' | 'cluster' | 'day' | 'trigger' | 'attempt' | 'status' | 'started_at' | 'duration_ms' | 'jobs' | 'events'
-  | 'inserted' | 'updated' | 'unchanged' | 'malformed' | 'skipped' | 'error'
+  | 'id'
+  | 'cluster'
+  | 'day'
+  | 'trigger'
+  | 'attempt'
+  | 'status'
+  | 'started_at'
+  | 'duration_ms'
+  | 'jobs'
+  | 'events'
+  | 'inserted'
+  | 'updated'
+  | 'unchanged'
+  | 'malformed'
+  | 'skipped'
+  | 'error'
 >;
 
 export interface ClusterOverview {
@@ -130,8 +144,7 @@ export async function operatorOverview(
   ]);
 
   const relayUrl = new Map(opts.relays.map((r) => [r.cluster, r.url]));
-  const names =
-    cluster === null ? [...new Set([...relayUrl.keys(), ...runs.rows.map((r) => r.cluster)])].sort() : [cluster];
+  const names = cluster === null ? [...new Set([...relayUrl.keys(), ...runs.rows.map((r) => r.cluster)])].sort() : [cluster];
   const status = await clusterStatus(db, names);
   const clusters = status.map((s) => ({
     ...s,

@@ -1,13 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { METRIC_KEYS } from '../contracts/usage-event.ts';
-import {
-  isUuid,
-  MAX_USAGE_ROWS,
-  type UsageDimension,
-  type UsageQuery,
-  type UsageReport,
-  type UsageRow,
-} from '../contracts/usage-report.ts';
+import { isUuid, MAX_USAGE_ROWS, type UsageDimension, type UsageQuery, type UsageReport, type UsageRow } from '../contracts/usage-report.ts';
 import type { Database } from '../db/client.ts';
 import { projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
 import { type Bucketing, bucketStart, detectBucketing } from './bucketing.ts';
@@ -25,8 +18,16 @@ export interface QueryUsageOptions {
   bucketing?: Bucketing;
 }
 
-const list = (values: readonly string[], cast = '') => sql.join(values.map((v) => sql`${v}${sql.raw(cast)}`), sql`, `);
-const anyOf = (conditions: (SQL | false)[]) => sql.join(conditions.filter((c): c is SQL => c !== false), sql` OR `);
+const list = (values: readonly string[], cast = '') =>
+  sql.join(
+    values.map((v) => sql`${v}${sql.raw(cast)}`),
+    sql`, `,
+  );
+const anyOf = (conditions: (SQL | false)[]) =>
+  sql.join(
+    conditions.filter((c): c is SQL => c !== false),
+    sql` OR `,
+  );
 
 /**
  * The projects named by name or id. A semi-join, not `= ANY(ARRAY(…))`: the planner then estimates
@@ -35,10 +36,7 @@ const anyOf = (conditions: (SQL | false)[]) => sql.join(conditions.filter((c): c
  */
 function projectIds(values: string[]): SQL {
   const ids = values.filter(isUuid);
-  return sql`SELECT id FROM ${projects} WHERE ${anyOf([
-    sql`name IN (${list(values)})`,
-    ids.length > 0 && sql`id IN (${list(ids, '::uuid')})`,
-  ])}`;
+  return sql`SELECT id FROM ${projects} WHERE ${anyOf([sql`name IN (${list(values)})`, ids.length > 0 && sql`id IN (${list(ids, '::uuid')})`])}`;
 }
 
 /** The users named by username, e-mail (any case), OIDC subject or id. */
@@ -120,7 +118,10 @@ SELECT to_char(a.bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS buc
   ${comma([...dims.map((d) => d.show), mappingIds.length ? sql`(${sql.join(mappingIds, sql` OR `)}) AS unmapped` : sql`false AS unmapped`])},
   a.events::text AS events, a.unmapped_events::text AS unmapped_events,
   ${comma(METRIC_KEYS.map((k) => sql.raw(`a.${k}::text AS ${k}`)))}
-FROM a ${sql.join(dims.flatMap((d) => (d.join ? [d.join] : [])), sql` `)}
+FROM a ${sql.join(
+    dims.flatMap((d) => (d.join ? [d.join] : [])),
+    sql` `,
+  )}
 ORDER BY ${comma([sql`a.bucket`, ...dims.map((d) => d.order)])}
 LIMIT ${maxRows + 1}`;
 }

@@ -59,7 +59,19 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
     const path = `/v1/jobs?${new URLSearchParams({ from, to })}`;
     const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
     t = performance.now();
-    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `${relay.url}${path}`], { encoding: 'utf8' });
+    const curl = spawnSync(
+      'curl',
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{size_download}',
+        ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+        `${relay.url}${path}`,
+      ],
+      { encoding: 'utf8' },
+    );
     const relaySeconds = (performance.now() - t) / 1000;
     if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
     const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/jobs');
@@ -71,7 +83,9 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
       `relay /v1/jobs (parse + NDJSON over HTTP, ${mib(Number(curl.stdout.split(' ')[1]))}): ${relayRate.toFixed(0).padStart(9)} records/s, ` +
         `${records} records, peak RSS ${mib(relayRss)} (node ${relayNodeFlags().join(' ')}, ${started.parse_threads} parse threads)`,
     );
-    console.log(`ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay peak RSS ${(relayRss / 1e6).toFixed(0)} MB (target < 100 MB)`);
+    console.log(
+      `ratio relay/plain split: ${(relayRate / (split.lines / split.seconds)).toFixed(2)} (target ≥ 0.40); relay peak RSS ${(relayRss / 1e6).toFixed(0)} MB (target < 100 MB)`,
+    );
 
     // The first 50k records, as the Worker would receive them, for the transform below.
     const kept: Buffer[] = [];
@@ -152,7 +166,8 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
       );
       figures.endToEndSeconds = wall;
       await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
-      for (const t2 of ['collection_runs', 'collection_days', 'collection_watermarks']) await pool.query(`DELETE FROM ${t2} WHERE cluster = $1`, [cluster]);
+      for (const t2 of ['collection_runs', 'collection_days', 'collection_watermarks'])
+        await pool.query(`DELETE FROM ${t2} WHERE cluster = $1`, [cluster]);
     } finally {
       await pool.end();
       await worker.stop();

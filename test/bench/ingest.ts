@@ -26,8 +26,16 @@ async function directInsert(pool: pg.Pool, events: ReturnType<typeof batchOf>): 
   const values: unknown[] = [];
   const tuples = events.map((e, i) => {
     values.push(
-      randomBytes(32).toString('hex'), '1.0', e.source, e.time_window_start, e.time_window_end, e.collected_at,
-      JSON.stringify(e.metrics), JSON.stringify(e.identities), JSON.stringify(e.context), null,
+      randomBytes(32).toString('hex'),
+      '1.0',
+      e.source,
+      e.time_window_start,
+      e.time_window_end,
+      e.collected_at,
+      JSON.stringify(e.metrics),
+      JSON.stringify(e.identities),
+      JSON.stringify(e.context),
+      null,
     );
     return `(${Array.from({ length: cols }, (_, j) => `$${i * cols + j + 1}`).join(',')})`;
   });
@@ -46,7 +54,9 @@ export async function benchIngest(databaseUrl: string): Promise<Record<string, n
   const gateway = await spawnGateway();
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
   const worker = await startWranglerDev({
-    DATABASE_URL: databaseUrl, DATABASE_HTTP_URL: gateway.sqlUrl, COLLECTOR_API_KEY: KEY,
+    DATABASE_URL: databaseUrl,
+    DATABASE_HTTP_URL: gateway.sqlUrl,
+    COLLECTOR_API_KEY: KEY,
     ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
   });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

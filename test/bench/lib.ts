@@ -51,11 +51,9 @@ export function printTable(rows: Measure[]): void {
 /** Start the gateway as its own process (as in `npm run dev`) and wait until it listens. */
 export async function spawnGateway(args: string[] = []): Promise<{ sqlUrl: string; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/local/gateway/cli.ts', '--port', String(port), '--memory', ...args],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/local/gateway/cli.ts', '--port', String(port), '--memory', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`gateway exited (${code})`)));
     child.stdout!.on('data', (d: Buffer) => {

@@ -87,8 +87,10 @@ export async function benchMapping(databaseUrl: string): Promise<Record<string, 
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
   neonConfig.fetchEndpoint = gateway.sqlUrl;
   const config = parseConfig({
-    DATABASE_URL: databaseUrl, DATABASE_HTTP_URL: gateway.sqlUrl,
-    COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef', ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
+    DATABASE_URL: databaseUrl,
+    DATABASE_HTTP_URL: gateway.sqlUrl,
+    COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
+    ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
   });
   const services = { config, db: createDb(config) } as Services;
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -123,11 +125,15 @@ export async function benchMapping(databaseUrl: string): Promise<Record<string, 
     for (let round = 0; round < ROUNDS; round++) {
       await clean();
       // The same input as mapping: the events of these ids.
-      naive.push(await timed(() => pool.query(
-        `INSERT INTO resource_usage_event_links (event_id, event_time, status, reasons, rule_version)
+      naive.push(
+        await timed(() =>
+          pool.query(
+            `INSERT INTO resource_usage_event_links (event_id, event_time, status, reasons, rule_version)
          SELECT id, time_window_start, 'unresolved', '[]', 0 FROM resource_usage_events WHERE id = ANY($1::uuid[])`,
-        [ids],
-      )));
+            [ids],
+          ),
+        ),
+      );
       await clean();
       const batch = fakeBatch(ids);
       mapped.push(await timed(() => consumeMapping(batch, services)));

@@ -29,7 +29,9 @@ const READ_KEY = 'bench-read-key-0123456789abcdef';
 /** Each user in 1 project, every 5th in a 2nd, every 25th in a 3rd; one event per user × project × day, resolved. */
 async function load(client: pg.Client): Promise<number> {
   await client.query(`INSERT INTO projects (name) SELECT 'bench-p' || g FROM generate_series(1, ${PROJECTS}) g`);
-  await client.query(`INSERT INTO users (username, email) SELECT 'bench-u' || g, 'bench-u' || g || '@example.org' FROM generate_series(1, ${USERS}) g`);
+  await client.query(
+    `INSERT INTO users (username, email) SELECT 'bench-u' || g, 'bench-u' || g || '@example.org' FROM generate_series(1, ${USERS}) g`,
+  );
   await client.query(`INSERT INTO allocations (project_id, kind, valid_from) SELECT id, 'hpc', '2024-01-01' FROM projects`);
   await client.query(`
     CREATE UNLOGGED TABLE bench_members AS
@@ -86,12 +88,18 @@ export async function benchReporting(databaseUrl: string): Promise<Record<string
     await client.connect();
     let t = performance.now();
     const events = await load(client);
-    const { rows: [members] } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_members');
-    console.log(`loaded ${events.toLocaleString('en')} events with resolved links (${PROJECTS} projects, ${USERS} users, ${members!.n} memberships × ${DAYS} days) into a fresh database in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const {
+      rows: [members],
+    } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM bench_members');
+    console.log(
+      `loaded ${events.toLocaleString('en')} events with resolved links (${PROJECTS} projects, ${USERS} users, ${members!.n} memberships × ${DAYS} days) into a fresh database in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     figures.loadSeconds = (performance.now() - t) / 1000;
 
     // A project with the most common number of users.
-    const { rows: [pick] } = await client.query<{ name: string; users: number }>(
+    const {
+      rows: [pick],
+    } = await client.query<{ name: string; users: number }>(
       `WITH c AS (SELECT project_name, count(*)::int AS n FROM bench_members GROUP BY project_name)
        SELECT project_name AS name, n AS users FROM c WHERE n = (SELECT mode() WITHIN GROUP (ORDER BY n) FROM c)
        ORDER BY project_name LIMIT 1`,
@@ -99,8 +107,11 @@ export async function benchReporting(databaseUrl: string): Promise<Record<string
     const project = pick!.name;
 
     const config = parseConfig({
-      DATABASE_URL: benchUrl, DATABASE_HTTP_URL: gateway.sqlUrl, READ_API_KEY: READ_KEY,
-      COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef', ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
+      DATABASE_URL: benchUrl,
+      DATABASE_HTTP_URL: gateway.sqlUrl,
+      READ_API_KEY: READ_KEY,
+      COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
+      ADMIN_API_KEY: 'bench-admin-key-0123456789abcdef',
     });
     const services = { config, db: createDb(config) } as Services;
     const app = createApp(() => services);
@@ -127,7 +138,9 @@ export async function benchReporting(databaseUrl: string): Promise<Record<string
       const app50: Measure = await measure(`${label}: app → driver → gateway → PG`, total, 1, viaApp);
       printTable([direct50, app50]);
       const ratio = percentile(app50.latenciesMs, 50) / percentile(direct50.latenciesMs, 50);
-      console.log(`  ${report.rows.length} rows, ${report.rows.reduce((s, r) => s + r.events, 0).toLocaleString('en')} events; server time ${plan[0]['Execution Time'].toFixed(1)} ms; indexes: ${indexes.join(', ') || 'none (sequential scans)'}`);
+      console.log(
+        `  ${report.rows.length} rows, ${report.rows.reduce((s, r) => s + r.events, 0).toLocaleString('en')} events; server time ${plan[0]['Execution Time'].toFixed(1)} ms; indexes: ${indexes.join(', ') || 'none (sequential scans)'}`,
+      );
       console.log(`  ratio p50 app / p50 node pg: ${ratio.toFixed(2)}`);
       return { app: app50, direct: direct50, ratio };
     };
@@ -148,7 +161,9 @@ export async function benchReporting(databaseUrl: string): Promise<Record<string
   } finally {
     await client.end().catch(() => undefined);
     await gateway.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err) => console.error(`could not drop ${database}: ${(err as Error).message}`));
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+      .catch((err) => console.error(`could not drop ${database}: ${(err as Error).message}`));
     await admin.end();
   }
 }

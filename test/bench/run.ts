@@ -9,8 +9,7 @@ import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
 import { benchReporting } from './reporting.ts';
 
-const databaseUrl =
-  process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
+const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
 
 const probe = new pg.Client({ connectionString: databaseUrl });
 try {

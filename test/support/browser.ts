@@ -49,10 +49,7 @@ export async function startWorkerAndBrowser(): Promise<WorkerInBrowser> {
     launchChromium(),
   ]);
   if (started.status === 'rejected' || launched.status === 'rejected') {
-    await Promise.allSettled([
-      started.status === 'fulfilled' && started.value.stop(),
-      launched.status === 'fulfilled' && launched.value.close(),
-    ]);
+    await Promise.allSettled([started.status === 'fulfilled' && started.value.stop(), launched.status === 'fulfilled' && launched.value.close()]);
     throw started.status === 'rejected' ? started.reason : (launched as PromiseRejectedResult).reason;
   }
   const worker = started.value;

@@ -19,7 +19,11 @@ import {
 import { makeEvent, uniqueId } from './events.ts';
 
 export function makeProject(db: Database, overrides: Partial<NewProject> = {}): Promise<Project> {
-  return db.insert(projects).values({ name: uniqueId('proj'), ...overrides }).returning().then((r) => r[0]!);
+  return db
+    .insert(projects)
+    .values({ name: uniqueId('proj'), ...overrides })
+    .returning()
+    .then((r) => r[0]!);
 }
 
 /** A user with a unique username, e-mail and OIDC subject (override any, or set them null). */
@@ -97,7 +101,10 @@ export async function linksOf(db: Database, ids: string[]): Promise<(LinkRow | u
   const { rows } = await db.execute<LinkRow>(sql`
     SELECT event_id::text, user_id::text, project_id::text, allocation_id::text, status, reasons, rule_version,
       mapped_at::text, note
-    FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)})`);
+    FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(
+      ids.map((id) => sql`${id}`),
+      sql`, `,
+    )})`);
   const byId = new Map(rows.map((r) => [r.event_id, r]));
   return ids.map((id) => byId.get(id));
 }

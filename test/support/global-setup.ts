@@ -51,10 +51,7 @@ async function recreateTestDatabase(databaseUrl: string) {
 export default async function setup(project: TestProject) {
   const databaseUrl = process.env.TEST_DATABASE_URL || EMBEDDED_DATABASE_URL;
   if (process.env.TEST_DATABASE_URL) await recreateTestDatabase(process.env.TEST_DATABASE_URL);
-  [gateway, relay] = await Promise.all([
-    startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }),
-    startCollectorRelay(),
-  ]);
+  [gateway, relay] = await Promise.all([startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }), startCollectorRelay()]);
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
   project.provide('databaseUrl', databaseUrl);
   project.provide('gatewaySqlUrl', gateway.sqlUrl);

@@ -7,10 +7,12 @@ export function migrationStatements(only?: RegExp): string[] {
   const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8')) as {
     entries: { tag: string }[];
   };
-  return journal.entries.filter((e) => !only || only.test(e.tag)).flatMap((e) =>
-    readFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), 'utf8')
-      .split('--> statement-breakpoint')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+  return journal.entries
+    .filter((e) => !only || only.test(e.tag))
+    .flatMap((e) =>
+      readFileSync(join(MIGRATIONS_FOLDER, `${e.tag}.sql`), 'utf8')
+        .split('--> statement-breakpoint')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
 }

@@ -9,13 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import {
-  type JobRecord,
-  JobRecordSchema,
-  type JobStreamSummary,
-  JobStreamSummarySchema,
-  RELAY_HEALTH_PATH,
-} from '../../src/contracts/job-record.ts';
+import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_HEALTH_PATH } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT } from './keys.ts';
 
@@ -264,7 +258,10 @@ export interface ParsedJobStream {
 
 /** Split an NDJSON body into its job records and its closing summary line (validated by the contract). */
 export function parseJobStream(text: string): ParsedJobStream {
-  const values = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const values = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const last = values.at(-1);
   const summary = last && 'summary' in last ? JobStreamSummarySchema.parse(last).summary : null;
   const records = (summary ? values.slice(0, -1) : values).map((v) => JobRecordSchema.parse(v));

@@ -17,7 +17,10 @@ async function relayJobs(relayUrl: string, day: string) {
   const to = new Date(Date.parse(from) + 86_400_000).toISOString();
   const path = `/v1/jobs?${new URLSearchParams({ from, to })}`;
   const res = await fetch(`${relayUrl}${path}`, { headers: await signRelayRequest(TEST_RELAY_SECRET, 'GET', path) });
-  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await res.text())
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const summary = JobStreamSummarySchema.parse(lines.pop()).summary;
   return { jobs: lines.map((l) => JobRecordSchema.parse(l)), summary };
 }
@@ -73,7 +76,10 @@ describe('the daily collection, end to end (cron → queue → relay process →
     expect(byDay['2026-03-04']).toMatchObject({ jobs: 0, events: 0 });
 
     // Totals over the stored events equal totals over the relay's jobs.
-    let cpu = 0, wall = 0, core = 0, jobs = 0;
+    let cpu = 0,
+      wall = 0,
+      core = 0,
+      jobs = 0;
     for (const day of ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04']) {
       const r = await relayJobs(inject('relayUrl'), day);
       for (const j of r.jobs) {

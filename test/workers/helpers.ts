@@ -42,7 +42,10 @@ export async function waitForLinks(eventIds: string[], timeoutMs = 15_000): Prom
   for (;;) {
     const { rows } = await db.execute<StoredLink>(sql`
       SELECT event_id::text, user_id::text, project_id::text, allocation_id::text, status
-      FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(eventIds.map((id) => sql`${id}`), sql`, `)})
+      FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(
+        eventIds.map((id) => sql`${id}`),
+        sql`, `,
+      )})
       ORDER BY event_id`);
     if (rows.length === eventIds.length || Date.now() > deadline) return rows;
     await new Promise((r) => setTimeout(r, 100));

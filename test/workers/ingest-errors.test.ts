@@ -29,11 +29,7 @@ describe('POST /collector/resource-usage — security', () => {
   it('401 for a missing and for a wrong key, with the same answer and nothing stored', async () => {
     const project = uniqueId();
     const missing = await expectProblem(await postEvents({ events: [makeEvent({ project })] }, { key: null }), 401, 'unauthorized');
-    const wrong = await expectProblem(
-      await postEvents({ events: [makeEvent({ project })] }, { key: `${TEST_COLLECTOR_KEY}x` }),
-      401,
-      'unauthorized',
-    );
+    const wrong = await expectProblem(await postEvents({ events: [makeEvent({ project })] }, { key: `${TEST_COLLECTOR_KEY}x` }), 401, 'unauthorized');
     expect(missing.detail).toBe(wrong.detail);
     expect(await storedFor(project)).toHaveLength(0);
   });

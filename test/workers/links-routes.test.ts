@@ -28,7 +28,10 @@ async function problem(res: Response, status: number, code: string) {
 /** Events in a stretch of time (far from every other test's) with unresolved links. */
 async function unresolvedEvents(count: number) {
   const day = 30_000 + Math.floor(Math.random() * 20_000);
-  const ids = await storeEvents(db, Array.from({ length: count }, (_, i) => ({ project: uniqueId('nowhere'), identities: [perun(uniqueId('ghost'))], day: day + i })));
+  const ids = await storeEvents(
+    db,
+    Array.from({ length: count }, (_, i) => ({ project: uniqueId('nowhere'), identities: [perun(uniqueId('ghost'))], day: day + i })),
+  );
   await mapNow(ids);
   const from = new Date(Date.UTC(2026, 0, 1 + day)).toISOString();
   const to = new Date(Date.UTC(2026, 0, 1 + day + count)).toISOString();
@@ -126,9 +129,17 @@ describe('PUT /links/events/{event_id} (manual link)', () => {
     const [a, b] = [await makeProject(db), await makeProject(db)];
     const allocation = await makeAllocation(db, a.id);
     await problem(await call('PUT', `/links/events/${crypto.randomUUID()}`, { project_id: a.id }), 404, 'not_found');
-    const unknown = await problem(await call('PUT', `/links/events/${ids[0]}`, { user_id: crypto.randomUUID(), project_id: a.id }), 422, 'validation_failed');
+    const unknown = await problem(
+      await call('PUT', `/links/events/${ids[0]}`, { user_id: crypto.randomUUID(), project_id: a.id }),
+      422,
+      'validation_failed',
+    );
     expect(unknown.errors?.map((e) => e.path)).toEqual(['user_id']);
-    const mismatch = await problem(await call('PUT', `/links/events/${ids[0]}`, { project_id: b.id, allocation_id: allocation.id }), 422, 'validation_failed');
+    const mismatch = await problem(
+      await call('PUT', `/links/events/${ids[0]}`, { project_id: b.id, allocation_id: allocation.id }),
+      422,
+      'validation_failed',
+    );
     expect(mismatch.errors?.map((e) => e.path)).toEqual(['allocation_id']);
     await problem(await call('PUT', `/links/events/${ids[0]}`, {}), 422, 'validation_failed');
     expect((await linksOf(db, ids))[0]).toMatchObject({ status: 'unresolved' });

@@ -46,7 +46,10 @@ describe('the mapping queue consumer', () => {
     const project = await makeProject(db);
     await makeAllocation(db, project.id);
     const user = await makeUser(db);
-    const ids = await storeEvents(db, Array.from({ length: 1000 }, (_, day) => ({ project: project.name, day, identities: [perun(user.username!)] })));
+    const ids = await storeEvents(
+      db,
+      Array.from({ length: 1000 }, (_, day) => ({ project: project.name, day, identities: [perun(user.username!)] })),
+    );
     const { services, count } = countingServices();
     const bodies = Array.from({ length: 10 }, (_, i) => ({ kind: 'events', event_ids: ids.slice(i * 100, (i + 1) * 100) }));
     const result = await consume(bodies, services);

@@ -8,7 +8,10 @@ let counter = 0;
 
 /** Messages for the mapping queue: one per body, as the queue would deliver them. */
 export function mappingBatch(bodies: unknown[]) {
-  return createMessageBatch('zeus-mapping', bodies.map((body) => ({ id: `m-${++counter}`, timestamp: new Date(), attempts: 1, body })));
+  return createMessageBatch(
+    'zeus-mapping',
+    bodies.map((body) => ({ id: `m-${++counter}`, timestamp: new Date(), attempts: 1, body })),
+  );
 }
 
 /** Hand a batch to the Worker's real queue handler; what it acknowledged or retried. */

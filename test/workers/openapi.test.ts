@@ -92,7 +92,12 @@ describe('GET /doc', () => {
   it('forbids every other origin in its Content-Security-Policy', async () => {
     const res = await get('/doc');
     const csp = res.headers.get('content-security-policy') ?? '';
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...v]) => [name, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...v]) => [name, v]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     for (const name of ['script-src', 'style-src', 'connect-src']) expect(directives.get(name), name).toEqual(["'self'"]);
     expect(directives.get('img-src')).toEqual(["'self'", 'data:']);

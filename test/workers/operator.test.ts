@@ -96,7 +96,12 @@ describe('operator page — signing in', () => {
     expect(await isSignInForm(html)).toBe(true);
     expect(await select(html, 'section#collection, section#usage, svg')).toEqual([]);
     const csp = res.headers.get('content-security-policy') ?? '';
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...v]) => [name, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...v]) => [name, v]),
+    );
     expect(directives.get('default-src')).toEqual(["'none'"]);
     expect(directives.get('style-src')).toEqual([expect.stringMatching(/^'sha256-[A-Za-z0-9+/]{43}='$/)]);
     expect(directives.get('form-action')).toEqual(["'self'"]);
@@ -146,7 +151,11 @@ describe('operator page — signing in', () => {
   it('over https the cookie is also Secure', async () => {
     const res = await postForm('/operator/sign-in', { key: TEST_ADMIN_KEY }, { origin: 'https://worker.test' });
     expect(res.status).toBe(303);
-    expect(sessionCookie(res)!.line.split(';').map((a) => a.trim().toLowerCase())).toContain('secure');
+    expect(
+      sessionCookie(res)!
+        .line.split(';')
+        .map((a) => a.trim().toLowerCase()),
+    ).toContain('secure');
   });
 
   it('refuses a tampered, expired or rotated-out session cookie with 401, the form, and clears it', async () => {
@@ -218,7 +227,8 @@ describe('operator page — signing in', () => {
 
 const DAY_MS = 86_400_000;
 /** The UTC day `offset` days from today. */
-const dayAt = (offset: number) => new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
+const dayAt = (offset: number) =>
+  new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
 
 function usageEvent(o: { cluster: string; project: string; offset: number; coreSeconds?: number; user?: string; jobname?: string }): UsageEventInput {
   const start = `${dayAt(o.offset)}T00:00:00Z`;
@@ -237,14 +247,30 @@ describe('operator page — collection', () => {
     const cluster = `<script>alert("c")</script>&'${uniqueId('op')}`;
     await plannableDays(db, cluster, '2026-02-01', '2026-02-03', 7); // the watermark: 2026-01-31
     const run = (day: string, o: Partial<NewCollectionRun>): NewCollectionRun => ({
-      cluster, day, trigger: 'cron', attempt: 1, status: 'succeeded',
-      started_at: `${day}T02:15:00Z`, finished_at: `${day}T02:16:00Z`, duration_ms: 1200,
-      jobs: 10, events: 4, inserted: 4, updated: 0, unchanged: 0, malformed: 0, skipped: 0, ...o,
+      cluster,
+      day,
+      trigger: 'cron',
+      attempt: 1,
+      status: 'succeeded',
+      started_at: `${day}T02:15:00Z`,
+      finished_at: `${day}T02:16:00Z`,
+      duration_ms: 1200,
+      jobs: 10,
+      events: 4,
+      inserted: 4,
+      updated: 0,
+      unchanged: 0,
+      malformed: 0,
+      skipped: 0,
+      ...o,
     });
     await recordRun(db, run('2026-02-01', { duration_ms: 1200 }));
     await recordRun(db, run('2026-02-02', { duration_ms: 820, malformed: 3, skipped: 1, inserted: 1, updated: 2, unchanged: 1 }));
     const error = 'relay answered 502: <img src=x onerror="alert(1)">';
-    await recordRun(db, run('2026-02-03', { status: 'failed', duration_ms: 65_000, jobs: 0, events: 0, inserted: 0, error, trigger: 'backfill', attempt: 2 }));
+    await recordRun(
+      db,
+      run('2026-02-03', { status: 'failed', duration_ms: 65_000, jobs: 0, events: 0, inserted: 0, error, trigger: 'backfill', attempt: 2 }),
+    );
 
     const html = await pageHtml(`?${new URLSearchParams({ cluster })}`);
     expect(html).not.toContain(cluster);
@@ -280,7 +306,16 @@ describe('operator page — collection', () => {
     const cluster = uniqueId('op-many');
     for (let d = 1; d <= 9; d++) {
       const day = `2026-02-${String(d).padStart(2, '0')}`;
-      await recordRun(db, { cluster, day, trigger: 'cron', attempt: 1, status: 'succeeded', started_at: `${day}T03:00:00Z`, finished_at: `${day}T03:00:01Z`, duration_ms: 10 });
+      await recordRun(db, {
+        cluster,
+        day,
+        trigger: 'cron',
+        attempt: 1,
+        status: 'succeeded',
+        started_at: `${day}T03:00:00Z`,
+        finished_at: `${day}T03:00:01Z`,
+        duration_ms: 10,
+      });
     }
     const rows = await select(await pageHtml(`?cluster=${cluster}`), 'tr[data-run]');
     expect(rows.map((r) => r.attrs['data-run-day'])).toEqual(['09', '08', '07', '06', '05', '04', '03'].map((d) => `2026-02-${d}`));
@@ -302,7 +337,9 @@ describe('operator page — collection', () => {
 });
 
 describe('operator page — unresolved links and core-hours', () => {
-  it('counts unresolved links by reason and draws one bar per day with usage, unmapped usage included, figures exact', { timeout: 60_000 }, async () => {
+  it('counts unresolved links by reason and draws one bar per day with usage, unmapped usage included, figures exact', {
+    timeout: 60_000,
+  }, async () => {
     const cluster = uniqueId('op-usage');
     const user = await makeUser(db);
     const project = await makeProject(db, { name: `<b>"Evil" & 'co'</b> ${uniqueId('proj')}` });
@@ -334,7 +371,9 @@ describe('operator page — unresolved links and core-hours', () => {
     // Unresolved links by status and by reason.
     const statuses = Object.fromEntries((await select(html, 'dd[data-status]')).map((d) => [d.attrs['data-status'], d.text]));
     expect(statuses).toEqual({ unresolved: '1', partial: '1' });
-    const reasons = Object.fromEntries((await select(html, 'tr[data-reason]')).map((r) => [`${r.attrs['data-part']}/${r.attrs['data-reason']}`, r.attrs['data-links']]));
+    const reasons = Object.fromEntries(
+      (await select(html, 'tr[data-reason]')).map((r) => [`${r.attrs['data-part']}/${r.attrs['data-reason']}`, r.attrs['data-links']]),
+    );
     expect(reasons).toEqual({ 'user/user_not_found': '1', 'project/project_not_found': '2', 'allocation/allocation_needs_project': '2' });
 
     // One bar per day with core-seconds, none for the others.
@@ -346,7 +385,9 @@ describe('operator page — unresolved links and core-hours', () => {
 
     // Tooltips with the exact figures: the bar's total, then each project's segment.
     const titles = await select(html, 'g.bar > title');
-    expect(titles[1]!.text).toBe(`${dayAt(-14)}: 1.5 core-hours (5,400 core-seconds, 2 events)\n${project.name}: 1 core-hours\nunmapped: 0.5 core-hours`);
+    expect(titles[1]!.text).toBe(
+      `${dayAt(-14)}: 1.5 core-hours (5,400 core-seconds, 2 events)\n${project.name}: 1 core-hours\nunmapped: 0.5 core-hours`,
+    );
     expect(titles[3]!.text).toContain(`${dayAt(-5)}: 2 core-hours (7,200 core-seconds, 2 events)`);
     const segments = await select(html, 'rect.seg');
     expect(segments.map((s) => [s.attrs['data-project'], s.text])).toEqual([

@@ -69,9 +69,7 @@ function bucketOf(iso: string, bucket: string): string {
   const d = new Date(iso);
   const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
   const start =
-    bucket === 'day' ? day
-    : bucket === 'week' ? day - ((d.getUTCDay() + 6) % 7) * 86_400_000
-    : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    bucket === 'day' ? day : bucket === 'week' ? day - ((d.getUTCDay() + 6) % 7) * 86_400_000 : Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
   return new Date(start).toISOString().replace('.000Z', 'Z');
 }
 
@@ -80,12 +78,19 @@ function expectedRows(events: Known[], bucket: string, groupBy: UsageDimension[]
   for (const e of events) {
     const l = e.link;
     const values: Record<string, unknown> = {};
-    if (groupBy.includes('project')) Object.assign(values, { project: l?.project_id ? names.projects.get(l.project_id) : null, project_id: l?.project_id ?? null });
+    if (groupBy.includes('project'))
+      Object.assign(values, { project: l?.project_id ? names.projects.get(l.project_id) : null, project_id: l?.project_id ?? null });
     if (groupBy.includes('user')) Object.assign(values, { user: l?.user_id ? names.users.get(l.user_id) : null, user_id: l?.user_id ?? null });
     if (groupBy.includes('allocation')) values.allocation_id = l?.allocation_id ?? null;
     if (groupBy.includes('cluster')) values.cluster = e.cluster ?? null;
     if (groupBy.includes('source')) values.source = e.source ?? 'pbs';
-    const ordered = Object.fromEntries(groupBy.flatMap((d) => (d === 'project' ? ['project', 'project_id'] : d === 'user' ? ['user', 'user_id'] : [d === 'allocation' ? 'allocation_id' : d])).map((k) => [k, values[k]]));
+    const ordered = Object.fromEntries(
+      groupBy
+        .flatMap((d) =>
+          d === 'project' ? ['project', 'project_id'] : d === 'user' ? ['user', 'user_id'] : [d === 'allocation' ? 'allocation_id' : d],
+        )
+        .map((k) => [k, values[k]]),
+    );
     const key = JSON.stringify([bucketOf(e.start, bucket), ordered]);
     const row = rows.get(key) ?? {
       bucket_start: bucketOf(e.start, bucket),
@@ -103,16 +108,17 @@ function expectedRows(events: Known[], bucket: string, groupBy: UsageDimension[]
   // The route's order: bucket, then each group column with nulls last (names, then ids).
   const sortKeys = (r: Record<string, unknown>) => [
     r.bucket_start,
-    ...groupBy.flatMap((d) => (d === 'project' ? [r.project, r.project_id] : d === 'user' ? [r.user, r.user_id] : [r[d === 'allocation' ? 'allocation_id' : d]])),
+    ...groupBy.flatMap((d) =>
+      d === 'project' ? [r.project, r.project_id] : d === 'user' ? [r.user, r.user_id] : [r[d === 'allocation' ? 'allocation_id' : d]],
+    ),
   ];
   const cmp = (a: unknown, b: unknown) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : String(a) < String(b) ? -1 : 1);
-  return [...rows.values()]
-    .sort((a, b) => {
-      const ka = sortKeys(a);
-      const kb = sortKeys(b);
-      for (let i = 0; i < ka.length; i++) if (cmp(ka[i], kb[i])) return cmp(ka[i], kb[i]);
-      return 0;
-    }) as UsageRow[];
+  return [...rows.values()].sort((a, b) => {
+    const ka = sortKeys(a);
+    const kb = sortKeys(b);
+    for (let i = 0; i < ka.length; i++) if (cmp(ka[i], kb[i])) return cmp(ka[i], kb[i]);
+    return 0;
+  }) as UsageRow[];
 }
 
 const totals = (rows: { events: number; [k: string]: unknown }[]) =>
@@ -124,7 +130,14 @@ let cluster: string;
 let events: Known[];
 let names: Names;
 let ids: string[];
-let ctx: { projectA: string; projectB: string; nameA: string; nameB: string; user1: { id: string; username: string; email: string }; allocationA: string };
+let ctx: {
+  projectA: string;
+  projectB: string;
+  nameA: string;
+  nameB: string;
+  user1: { id: string; username: string; email: string };
+  allocationA: string;
+};
 const RANGE = { from: '2026-02-01', to: '2026-05-01' };
 
 beforeAll(async () => {
@@ -163,10 +176,37 @@ beforeAll(async () => {
   });
   expect(put.status).toBe(200);
   const links = await linksOf(db, ids);
-  expect(links.map((l) => l?.status ?? 'none')).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'resolved', 'partial', 'unresolved', 'manual', 'none', 'none']);
+  expect(links.map((l) => l?.status ?? 'none')).toEqual([
+    'resolved',
+    'resolved',
+    'resolved',
+    'resolved',
+    'resolved',
+    'partial',
+    'unresolved',
+    'manual',
+    'none',
+    'none',
+  ]);
   events = specs.map((s, i) => ({ ...s, link: links[i] }));
-  names = { projects: new Map([[a.id, a.name], [b.id, b.name]]), users: new Map([[u1.id, u1.username!], [u2.id, u2.username!]]) };
-  ctx = { projectA: a.id, projectB: b.id, nameA: a.name, nameB: b.name, user1: { id: u1.id, username: u1.username!, email: u1.email! }, allocationA: allocA.id };
+  names = {
+    projects: new Map([
+      [a.id, a.name],
+      [b.id, b.name],
+    ]),
+    users: new Map([
+      [u1.id, u1.username!],
+      [u2.id, u2.username!],
+    ]),
+  };
+  ctx = {
+    projectA: a.id,
+    projectB: b.id,
+    nameA: a.name,
+    nameB: b.name,
+    user1: { id: u1.id, username: u1.username!, email: u1.email! },
+    allocationA: allocA.id,
+  };
 });
 
 describe('GET /usage — security', () => {
@@ -187,7 +227,10 @@ describe('GET /usage — security', () => {
 
   it('is described in /openapi.json behind the read key, with JSON and CSV answers', async () => {
     const doc = (await (await exports.default.fetch(`${ORIGIN}/openapi.json`)).json()) as {
-      paths: Record<string, Record<string, { security?: unknown; parameters?: { name: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>>;
+      paths: Record<
+        string,
+        Record<string, { security?: unknown; parameters?: { name: string }[]; responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
       components: { schemas: Record<string, unknown> };
     };
     const op = doc.paths['/usage']?.get;
@@ -229,7 +272,9 @@ describe('GET /usage — parameters', () => {
     const offset = await report({ from: '2026-03-02T01:00:00+01:00', to: '2026-03-02T00:45:00Z', cluster, group_by: 'project' });
     expect(offset.from).toBe('2026-03-02T00:00:00.000Z');
     expect(offset.rows.map((r) => [r.bucket_start, r.project, r.events])).toEqual([['2026-03-02T00:00:00Z', ctx.nameA, 1]]);
-    const res = await get(`/usage?from=2026-02-01&to=2026-05-01&group_by=source&group_by=project,source&source=pbs&source=openstack&cluster=${cluster}&bucket=month`);
+    const res = await get(
+      `/usage?from=2026-02-01&to=2026-05-01&group_by=source&group_by=project,source&source=pbs&source=openstack&cluster=${cluster}&bucket=month`,
+    );
     expect(res.status).toBe(200);
     const both = (await res.json()) as UsageReport;
     expect(both.group_by).toEqual(['source', 'project']);
@@ -238,7 +283,16 @@ describe('GET /usage — parameters', () => {
 });
 
 describe('GET /usage — totals', () => {
-  const groupings: UsageDimension[][] = [[], ['project'], ['user'], ['allocation'], ['cluster'], ['source'], ['project', 'user'], ['user', 'project', 'allocation', 'cluster', 'source']];
+  const groupings: UsageDimension[][] = [
+    [],
+    ['project'],
+    ['user'],
+    ['allocation'],
+    ['cluster'],
+    ['source'],
+    ['project', 'user'],
+    ['user', 'project', 'allocation', 'cluster', 'source'],
+  ];
 
   it('sums every metric and counts events per bucket and group, exactly as computed from the events and their links', async () => {
     for (const bucket of ['day', 'week', 'month']) {
@@ -268,11 +322,13 @@ describe('GET /usage — totals', () => {
     const got = await report({ ...RANGE, bucket: 'month', cluster, group_by: 'project' });
     const march = got.rows.filter((r) => r.bucket_start === '2026-03-01T00:00:00Z');
     // A's resolved events, B's (one of them manual), then the unmapped ones: partial, unresolved and two without a link.
-    expect(march.map((r) => [r.project, r.unmapped, r.events, r.unmapped_events])).toEqual([
-      [ctx.nameA, false, 2, 0],
-      [ctx.nameB, false, 2, 0],
-      [null, true, 4, 4],
-    ].sort((x, y) => (x[0] === null ? 1 : y[0] === null ? -1 : String(x[0]) < String(y[0]) ? -1 : 1)));
+    expect(march.map((r) => [r.project, r.unmapped, r.events, r.unmapped_events])).toEqual(
+      [
+        [ctx.nameA, false, 2, 0],
+        [ctx.nameB, false, 2, 0],
+        [null, true, 4, 4],
+      ].sort((x, y) => (x[0] === null ? 1 : y[0] === null ? -1 : String(x[0]) < String(y[0]) ? -1 : 1)),
+    );
     const total = await report({ ...RANGE, bucket: 'month', cluster });
     expect(total.rows.map((r) => [r.bucket_start, r.unmapped, r.events, r.unmapped_events])).toEqual([
       ['2026-02-01T00:00:00Z', false, 1, 0],
@@ -342,10 +398,14 @@ describe('GET /usage — CSV', () => {
       const text = await res.text();
       const [header, ...lines] = parseCsv(text);
       expect(header).toEqual(usageColumns(json.group_by));
-      expect(lines).toEqual(json.rows.map((r) => header!.map((c) => {
-        const v = (r as Record<string, unknown>)[c];
-        return v === null ? '' : String(v);
-      })));
+      expect(lines).toEqual(
+        json.rows.map((r) =>
+          header!.map((c) => {
+            const v = (r as Record<string, unknown>)[c];
+            return v === null ? '' : String(v);
+          }),
+        ),
+      );
       if (groupBy.includes('project')) expect(text).toContain(`"${ctx.nameA.replaceAll('"', '""')}"`);
     }
   });

@@ -1,10 +1,4 @@
-import {
-  type JobRecord,
-  JobRecordSchema,
-  type JobStreamSummary,
-  JobStreamSummarySchema,
-  RELAY_JOBS_PATH,
-} from '../../contracts/job-record.ts';
+import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_JOBS_PATH } from '../../contracts/job-record.ts';
 import { signRelayRequest } from '../../contracts/relay-signing.ts';
 import type { RelayTarget } from '../../config.ts';
 import { ProviderError } from './provider-error.ts';

@@ -57,8 +57,17 @@ export class PbsEventBuilder {
     let g = this.groups.get(key);
     if (!g) {
       g = {
-        project: job.project, user: job.user, day, jobs: 0, cpuTime: 0, walltimeUsed: 0,
-        walltimeRequested: 0, coreSeconds: 0, gpuSeconds: 0, vcpus: 0, ramRequested: 0,
+        project: job.project,
+        user: job.user,
+        day,
+        jobs: 0,
+        cpuTime: 0,
+        walltimeUsed: 0,
+        walltimeRequested: 0,
+        coreSeconds: 0,
+        gpuSeconds: 0,
+        vcpus: 0,
+        ramRequested: 0,
       };
       this.groups.set(key, g);
     }

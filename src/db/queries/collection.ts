@@ -1,12 +1,6 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.ts';
-import {
-  type CollectionRun,
-  collectionDays,
-  collectionRuns,
-  collectionWatermarks,
-  type NewCollectionRun,
-} from '../schema/collection.ts';
+import { type CollectionRun, collectionDays, collectionRuns, collectionWatermarks, type NewCollectionRun } from '../schema/collection.ts';
 
 /** A day stays `queued` this long before a cron run may plan it again (its message was lost or is still retrying). */
 const REQUEUE_AFTER = '6 hours';
@@ -87,7 +81,10 @@ export function recentRuns(db: Database, opts: { limit: number; cluster?: string
     .limit(opts.limit);
 }
 
-export async function clusterStatus(db: Database, clusters: string[]): Promise<{ cluster: string; through_day: string | null; queued: number; failed: number }[]> {
+export async function clusterStatus(
+  db: Database,
+  clusters: string[],
+): Promise<{ cluster: string; through_day: string | null; queued: number; failed: number }[]> {
   const result = await db.execute<{ cluster: string; through_day: string | null; queued: number; failed: number }>(sql`
     SELECT c AS cluster, w.through_day::text AS through_day,
       (SELECT count(*)::int FROM ${collectionDays} d WHERE d.cluster = c AND d.status = 'queued') AS queued,

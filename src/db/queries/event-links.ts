@@ -39,7 +39,13 @@ export class BadCursorError extends Error {
 /** Links that are not resolved, newest first, with their reasons. */
 export async function listUnresolved(
   db: Database,
-  opts: { status?: 'unresolved' | 'partial' | undefined; from?: string | undefined; to?: string | undefined; limit: number; cursor?: string | undefined },
+  opts: {
+    status?: 'unresolved' | 'partial' | undefined;
+    from?: string | undefined;
+    to?: string | undefined;
+    limit: number;
+    cursor?: string | undefined;
+  },
 ): Promise<UnresolvedPage> {
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
   if (opts.cursor !== undefined && !after) throw new BadCursorError('cursor is not one this API returned');
@@ -48,7 +54,10 @@ export async function listUnresolved(
     SELECT ${LINK_COLUMNS},
       to_char(l.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time
     FROM ${resourceUsageEventLinks} l
-    WHERE l.status IN (${sql.join(statuses.map((s) => sql`${s}`), sql`, `)})
+    WHERE l.status IN (${sql.join(
+      statuses.map((s) => sql`${s}`),
+      sql`, `,
+    )})
       ${opts.from ? sql`AND l.event_time >= ${opts.from}::timestamptz` : sql``}
       ${opts.to ? sql`AND l.event_time < ${opts.to}::timestamptz` : sql``}
       ${after ? sql`AND (l.event_time, l.event_id) < (${after.time}::timestamptz, ${after.id}::uuid)` : sql``}

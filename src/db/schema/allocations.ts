@@ -30,12 +30,8 @@ export const allocations = pgTable(
     check('allocations_validity', sql`${t.validTo} IS NULL OR ${t.validTo} > ${t.validFrom}`),
     // The project's latest allocation of a kind valid at a time: one index probe, no sort.
     index('allocations_project_latest').on(t.projectId, t.kind, t.validFrom.desc(), t.createdAt.desc(), t.id.desc()),
-    index('allocations_openstack_project_id')
-      .on(sql`(${t.payload} -> 'openstack' ->> 'project_id')`)
-      .where(sql`kind = 'openstack'`),
-    index('allocations_openstack_project_name')
-      .on(sql`(${t.payload} -> 'openstack' ->> 'project_name')`)
-      .where(sql`kind = 'openstack'`),
+    index('allocations_openstack_project_id').on(sql`(${t.payload} -> 'openstack' ->> 'project_id')`).where(sql`kind = 'openstack'`),
+    index('allocations_openstack_project_name').on(sql`(${t.payload} -> 'openstack' ->> 'project_name')`).where(sql`kind = 'openstack'`),
   ],
 );
 export type Allocation = typeof allocations.$inferSelect;

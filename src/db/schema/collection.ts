@@ -9,8 +9,7 @@ import {
   type RunTrigger,
 } from '../../contracts/collection.ts';
 
-const inList = (column: string, values: readonly string[]) =>
-  sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
+const inList = (column: string, values: readonly string[]) => sql.raw(`${column} IN (${values.map((v) => `'${v}'`).join(', ')})`);
 
 // Property names are the column names: these rows are returned as they are by the operator routes,
 // whose wire format is snake_case like the rest of the API.
@@ -34,10 +33,7 @@ export const collectionDays = pgTable(
     last_run_id: uuid('last_run_id'),
     updated_at: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
-  (t) => [
-    primaryKey({ columns: [t.cluster, t.day] }),
-    check('collection_days_status', inList('status', COLLECTION_DAY_STATUSES)),
-  ],
+  (t) => [primaryKey({ columns: [t.cluster, t.day] }), check('collection_days_status', inList('status', COLLECTION_DAY_STATUSES))],
 );
 export type CollectionDay = typeof collectionDays.$inferSelect;
 

@@ -13,8 +13,7 @@ import { matchesAnyKey } from './constant-time.ts';
  * printable character), answers a malformed header with 400, and its plain-text failures would each
  * need overriding to stay the one problem+json 401 below.
  */
-export const bearerToken = (authorization: string | undefined): string =>
-  /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '';
+export const bearerToken = (authorization: string | undefined): string => /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() ?? '';
 
 /** 401 unless `Authorization: Bearer <key>` matches one of `keys` (constant time; one answer for every failure). */
 function requireBearerKey(keys: (config: Config) => readonly string[], detail: string) {
@@ -27,10 +26,7 @@ function requireBearerKey(keys: (config: Config) => readonly string[], detail: s
 }
 
 /** Operator routes: one of ADMIN_API_KEY. */
-export const requireAdminKey = requireBearerKey(
-  (config) => config.ADMIN_API_KEY,
-  'an operator key is required: Authorization: Bearer <key>',
-);
+export const requireAdminKey = requireBearerKey((config) => config.ADMIN_API_KEY, 'an operator key is required: Authorization: Bearer <key>');
 
 /** Reporting routes: one of READ_API_KEY or ADMIN_API_KEY (every key of both lists is compared). */
 export const requireReadKey = requireBearerKey(

@@ -48,11 +48,7 @@ function runStatement(session: Session, st: StatementRequest, opts: ExecuteOptio
  * A single statement runs in autocommit; a batch runs inside START TRANSACTION … COMMIT and is
  * rolled back whole on its first error (only that error is answered).
  */
-export async function executeBody(
-  session: Session,
-  body: ParsedBody,
-  opts: ExecuteOptions,
-): Promise<NeonResult | { results: NeonResult[] }> {
+export async function executeBody(session: Session, body: ParsedBody, opts: ExecuteOptions): Promise<NeonResult | { results: NeonResult[] }> {
   const budget = new ResponseBudget(opts.maxResponseBytes ?? MAX_RESPONSE_BYTES);
   if (body.kind === 'single') return runStatement(session, body.statement, opts, budget);
 

@@ -55,9 +55,7 @@ export interface StatementRequest {
   arrayMode?: boolean;
 }
 
-export type ParsedBody =
-  | { kind: 'single'; statement: StatementRequest }
-  | { kind: 'batch'; statements: StatementRequest[] };
+export type ParsedBody = { kind: 'single'; statement: StatementRequest } | { kind: 'batch'; statements: StatementRequest[] };
 
 export const ISOLATION_LEVELS = {
   ReadUncommitted: 'READ UNCOMMITTED',
@@ -75,8 +73,23 @@ export interface BatchOptions {
 
 /** The 17 keys every Neon error body carries, in Neon's order. */
 export const ERROR_KEYS = [
-  'message', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'severity',
-  'where', 'table', 'column', 'schema', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'message',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'severity',
+  'where',
+  'table',
+  'column',
+  'schema',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
 ] as const;
 export type NeonErrorBody = Record<(typeof ERROR_KEYS)[number], string | null>;
 
@@ -89,7 +102,10 @@ export class PostgresError extends Error {
 
 /** An error raised by the gateway itself (bad header, bad body, connection failure...). */
 export class GatewayError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -139,8 +155,7 @@ function arrayLiteral(values: unknown[]): string {
   return `{${items.join(',')}}`;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function parseStatement(v: unknown, where: string): StatementRequest {
   if (!isObject(v) || typeof v.query !== 'string') throw new Error(`${where}: missing field \`query\``);
@@ -237,8 +252,7 @@ export function startTransactionSql(opts: BatchOptions): string {
 export function toNeonResult(outcome: StatementOutcome, arrayMode: boolean, rawText: boolean): NeonResult {
   const { command, rowCount } = commandAndRowCount(outcome.commandTag);
   const convert = rawText ? (cell: Cell) => cell : undefined;
-  const cells = (row: Cell[]): unknown[] =>
-    convert ? row : row.map((cell, i) => typedCell(cell, outcome.fields[i]!.dataTypeID));
+  const cells = (row: Cell[]): unknown[] => (convert ? row : row.map((cell, i) => typedCell(cell, outcome.fields[i]!.dataTypeID)));
   const rows = arrayMode
     ? outcome.rows.map(cells)
     : outcome.rows.map((row) => {
@@ -253,14 +267,48 @@ export function toNeonResult(outcome: StatementOutcome, arrayMode: boolean, rawT
 // type, and everything else stays PostgreSQL text. Arrays are recognised by the built-in array
 // OIDs below; arrays of user-defined types (enum[], domain[]) stay text, since Neon looks those up
 // in the catalog and the gateway does not.
-const BOOL = 16, INT2 = 21, INT4 = 23, FLOAT4 = 700, FLOAT8 = 701, JSON_OID = 114, JSONB = 3802;
+const BOOL = 16,
+  INT2 = 21,
+  INT4 = 23,
+  FLOAT4 = 700,
+  FLOAT8 = 701,
+  JSON_OID = 114,
+  JSONB = 3802;
 
 /** pg_type.typelem of the built-in array types whose delimiter is a comma (so not box[]). */
 const ARRAY_ELEMENT: Record<number, number> = {
-  1000: 16, 1001: 17, 1002: 18, 1003: 19, 1016: 20, 1005: 21, 1007: 23, 1009: 25, 1028: 26,
-  199: 114, 1021: 700, 1022: 701, 791: 790, 1040: 829, 1041: 869, 651: 650, 1014: 1042,
-  1015: 1043, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 1187: 1186, 1270: 1266,
-  1561: 1560, 1563: 1562, 1231: 1700, 2951: 2950, 3643: 3614, 3807: 3802, 1017: 600, 2287: 2249,
+  1000: 16,
+  1001: 17,
+  1002: 18,
+  1003: 19,
+  1016: 20,
+  1005: 21,
+  1007: 23,
+  1009: 25,
+  1028: 26,
+  199: 114,
+  1021: 700,
+  1022: 701,
+  791: 790,
+  1040: 829,
+  1041: 869,
+  651: 650,
+  1014: 1042,
+  1015: 1043,
+  1182: 1082,
+  1183: 1083,
+  1115: 1114,
+  1185: 1184,
+  1187: 1186,
+  1270: 1266,
+  1561: 1560,
+  1563: 1562,
+  1231: 1700,
+  2951: 2950,
+  3643: 3614,
+  3807: 3802,
+  1017: 600,
+  2287: 2249,
 };
 
 function typedCell(cell: Cell, oid: number): unknown {

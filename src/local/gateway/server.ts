@@ -105,10 +105,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const backendFor = (target: ConnectionTarget): Backend => {
     if (target.host === EMBEDDED_HOST) return pglite;
     if (allowed.has(target.host)) return postgres;
-    throw new GatewayError(
-      400,
-      `host '${target.host}' is not allowed by this gateway (allowed: ${EMBEDDED_HOST}, ${[...allowed].join(', ')})`,
-    );
+    throw new GatewayError(400, `host '${target.host}' is not allowed by this gateway (allowed: ${EMBEDDED_HOST}, ${[...allowed].join(', ')})`);
   };
 
   async function handleSql(req: IncomingMessage, res: ServerResponse, note: string[]): Promise<number> {

@@ -10,10 +10,7 @@ export interface LineOrigin {
   line?: number;
 }
 
-export type AccountingLineResult =
-  | { kind: 'job'; record: JobRecord }
-  | { kind: 'skip'; reason: string }
-  | { kind: 'malformed'; reason: string };
+export type AccountingLineResult = { kind: 'job'; record: JobRecord } | { kind: 'skip'; reason: string } | { kind: 'malformed'; reason: string };
 
 export interface AccountingLineOptions {
   /**
@@ -186,7 +183,13 @@ function isArrayParentBytes(bytes: Uint8Array, from: number, to: number): boolea
 }
 
 /** The times of the payload last read ({@link readTimes}): unix seconds, null when unknown. */
-const times = { ctime: null as number | null, qtime: null as number | null, etime: null as number | null, start: null as number | null, end: null as number | null };
+const times = {
+  ctime: null as number | null,
+  qtime: null as number | null,
+  etime: null as number | null,
+  start: null as number | null,
+  end: null as number | null,
+};
 
 /**
  * The five times of the payload just read, into {@link times}; or why the line is no record
@@ -278,10 +281,19 @@ function fromPayload(
 const key = (name: string) => asciiBytes(`,"${name}":`);
 const JOB_ID = asciiBytes('{"job_id":');
 const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map(key) as [
-  Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
 ];
 const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map(key) as [
-  Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
+  Uint8Array,
 ];
 const K_NUMBERS = [
   'walltime_used_seconds',

@@ -29,10 +29,7 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
-export async function* readLineBatches(
-  chunks: AsyncIterable<Buffer | Uint8Array>,
-  maxLineBytes = DEFAULT_MAX_LINE_BYTES,
-): AsyncGenerator<Line[]> {
+export async function* readLineBatches(chunks: AsyncIterable<Buffer | Uint8Array>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Line[]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let oversized = false;

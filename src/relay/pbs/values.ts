@@ -286,7 +286,28 @@ export function epochToRfc3339(seconds: number): string {
   if (year >= 0 && year <= 9999) {
     putParts(scratch, 0);
     const c = scratch; // twenty arguments: quicker than apply, and a flat string
-    lastText = String.fromCharCode(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, c[5]!, c[6]!, c[7]!, c[8]!, c[9]!, c[10]!, c[11]!, c[12]!, c[13]!, c[14]!, c[15]!, c[16]!, c[17]!, c[18]!, c[19]!);
+    lastText = String.fromCharCode(
+      c[0]!,
+      c[1]!,
+      c[2]!,
+      c[3]!,
+      c[4]!,
+      c[5]!,
+      c[6]!,
+      c[7]!,
+      c[8]!,
+      c[9]!,
+      c[10]!,
+      c[11]!,
+      c[12]!,
+      c[13]!,
+      c[14]!,
+      c[15]!,
+      c[16]!,
+      c[17]!,
+      c[18]!,
+      c[19]!,
+    );
   } else {
     lastText = `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}T${pad2(hour)}:${pad2(minute)}:${pad2(second)}Z`;
   }

@@ -158,11 +158,17 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
 
   const chunks = (window: Window, stats: SourceStats, signal: AbortSignal): AsyncGenerator<Chunk> => {
     const parse = { keepEnd: keepEndIn(window.from.getTime(), window.to.getTime()) };
-    return readDays(window, stats, signal, async function* (stream, input) {
-      const origin = { file: input.name, line: 0 };
-      for await (const lines of readLineBatches(stream, maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
-      // The line reader keeps pieces of earlier chunks: every read needs a buffer of its own.
-    }, { readBytes: 256 * 1024, reuseBuffer: false });
+    return readDays(
+      window,
+      stats,
+      signal,
+      async function* (stream, input) {
+        const origin = { file: input.name, line: 0 };
+        for await (const lines of readLineBatches(stream, maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
+        // The line reader keeps pieces of earlier chunks: every read needs a buffer of its own.
+      },
+      { readBytes: 256 * 1024, reuseBuffer: false },
+    );
   };
 
   const pool = options.pool;
@@ -172,13 +178,10 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       new Records(chunks(window, stats, signal), stats, signal),
     ...(pool && {
       ndjson: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock> =>
-        readDays(
-          window,
-          stats,
-          signal,
-          (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }),
-          { readBytes: pool.blockBytes, reuseBuffer: true },
-        ),
+        readDays(window, stats, signal, (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }), {
+          readBytes: pool.blockBytes,
+          reuseBuffer: true,
+        }),
     }),
   };
 }

@@ -167,7 +167,11 @@ export async function* parseInThreads(
   } finally {
     // Blocks never handed out: their slots come back once their threads are done with them.
     for (const entry of queue.splice(0)) {
-      if ('task' in entry) entry.task.then(() => pool.releaseSlot(entry.slot), () => pool.releaseSlot(entry.slot));
+      if ('task' in entry)
+        entry.task.then(
+          () => pool.releaseSlot(entry.slot),
+          () => pool.releaseSlot(entry.slot),
+        );
     }
   }
 }

@@ -155,8 +155,7 @@ function intervalSeconds(text: string): number {
   return Number(m[1] ?? 0) * 86_400 + time;
 }
 
-const PG_TIMESTAMP =
-  /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?|(Z))?$/i;
+const PG_TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?(?:([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?|(Z))?$/i;
 const PG_DATE = /^(\d{4})-(\d\d)-(\d\d)$/;
 
 /**

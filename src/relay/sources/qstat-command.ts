@@ -60,10 +60,7 @@ export function qstatSource(options: QstatSourceOptions): JobSource {
  * signal (with the first line of stderr), writes more than `maxBytes`, outlives `timeoutMs`, or `signal`
  * aborts (the command is killed in the last three cases).
  */
-export function runCommand(
-  argv: readonly string[],
-  options: { maxBytes: number; timeoutMs: number; signal: AbortSignal },
-): Promise<string> {
+export function runCommand(argv: readonly string[], options: { maxBytes: number; timeoutMs: number; signal: AbortSignal }): Promise<string> {
   const [file, ...args] = argv;
   const what = `qstat command '${file}'`;
   return new Promise((resolve, reject) => {

@@ -77,9 +77,7 @@ describe('the /doc explorer, network cut to loopback', () => {
       await ingest.locator('.opblock-summary').click();
       await ingest.locator('button.try-out__btn').click();
       await ingest.locator('textarea.body-param__text').fill(JSON.stringify({ events: [event] }, null, 2));
-      const sent = s.page.waitForResponse(
-        (r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/collector/resource-usage',
-      );
+      const sent = s.page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/collector/resource-usage');
       await ingest.locator('button.execute').click();
       const response = await sent;
       expect(response.request().headers()['x-zeus-collector-key']).toBe(TEST_COLLECTOR_KEY);

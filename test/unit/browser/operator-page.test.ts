@@ -27,7 +27,8 @@ beforeAll(async () => {
 afterAll(() => stop?.());
 
 const DAY_MS = 86_400_000;
-const dayAt = (offset: number) => new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
+const dayAt = (offset: number) =>
+  new Date(Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + offset * DAY_MS).toISOString().slice(0, 10);
 
 /** A cluster of its own with a project's usage on these days (offsets from today), its links resolved. */
 async function usageOnDays(offsets: number[]) {
@@ -58,7 +59,10 @@ async function usageOnDays(offsets: number[]) {
   for (;;) {
     const { rows } = await db.execute<{ resolved: number }>(sql`
       SELECT count(*)::int AS resolved FROM resource_usage_event_links
-      WHERE event_id::text IN (${sql.join(ids.map((id) => sql`${id}`), sql`, `)}) AND status = 'resolved'`);
+      WHERE event_id::text IN (${sql.join(
+        ids.map((id) => sql`${id}`),
+        sql`, `,
+      )}) AND status = 'resolved'`);
     if (rows[0]!.resolved === ids.length) break;
     if (Date.now() > deadline) throw new Error(`only ${rows[0]!.resolved} of ${ids.length} links resolved`);
     await new Promise((r) => setTimeout(r, 250));
@@ -67,7 +71,9 @@ async function usageOnDays(offsets: number[]) {
 }
 
 describe('the operator page, network cut to loopback', () => {
-  it('signs in through the form and shows one bar per day with usage, with no outside request, error or CSP violation', { timeout: 90_000 }, async () => {
+  it('signs in through the form and shows one bar per day with usage, with no outside request, error or CSP violation', {
+    timeout: 90_000,
+  }, async () => {
     const data = await usageOnDays([-24, -16, -11, -7, -3]);
     const s = await openGuardedPage(browser);
     try {

@@ -62,9 +62,12 @@ describe('batching', () => {
   });
 
   it('maps problem paths of a later batch back to caller positions', async () => {
-    server.script('ok', problem(422, 'validation_failed', '1 invalid field: events[1].context', {
-      errors: [{ path: 'events[1].context', message: 'unknown cluster' }],
-    }));
+    server.script(
+      'ok',
+      problem(422, 'validation_failed', '1 invalid field: events[1].context', {
+        errors: [{ path: 'events[1].context', message: 'unknown cluster' }],
+      }),
+    );
     const report = await client({ batchMax: 2 }).send(makeEvents(4));
     const failed = report.batches[1]!;
     expect(failed.outcome).toBe('failed');
@@ -80,7 +83,9 @@ describe('local validation', () => {
     events[3] = { ...events[3]!, metrics: { cpu_time_seconds: -1 } };
     events[7] = { ...events[7]!, time_window_end: '2025-11-18T00:00:00Z' };
 
-    const err = await client().send(events).catch((e: unknown) => e);
+    const err = await client()
+      .send(events)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IngestValidationError);
     const issues = (err as IngestValidationError).issues;
     expect(issues).toEqual([
@@ -93,8 +98,16 @@ describe('local validation', () => {
 
   it('names array positions inside an event', async () => {
     const events = makeEvents(1);
-    events.push({ ...events[0]!, identities: [{ scheme: 'perun_user', value: 'ok' }, { scheme: 'nope' as 'oidc_sub', value: 'x' }] });
-    const err = (await client().send(events).catch((e: unknown) => e)) as IngestValidationError;
+    events.push({
+      ...events[0]!,
+      identities: [
+        { scheme: 'perun_user', value: 'ok' },
+        { scheme: 'nope' as 'oidc_sub', value: 'x' },
+      ],
+    });
+    const err = (await client()
+      .send(events)
+      .catch((e: unknown) => e)) as IngestValidationError;
     expect(err.issues.map((i) => i.path)).toEqual(['events[1].identities[1].scheme']);
     expect(server.requests).toHaveLength(0);
   });

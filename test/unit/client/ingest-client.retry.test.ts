@@ -40,10 +40,11 @@ function failureOf(b: BatchResult | undefined): SendFailure {
 
 describe('retries', () => {
   it('honours Retry-After on 503 and 429, bounded by maxDelayMs', async () => {
-    server.script(
-      problem(503, 'database_unavailable', 'retry later', { headers: { 'Retry-After': '2' } }),
-      { status: 429, headers: { 'Retry-After': '120' }, body: 'slow down' },
-    );
+    server.script(problem(503, 'database_unavailable', 'retry later', { headers: { 'Retry-After': '2' } }), {
+      status: 429,
+      headers: { 'Retry-After': '120' },
+      body: 'slow down',
+    });
     const { send, delays } = client({ maxDelayMs: 5000 });
     const report = await send(makeEvents(3));
     expect(server.requests).toHaveLength(3);
@@ -133,9 +134,7 @@ describe('retries', () => {
   });
 
   it('times out an injected fetch that ignores the abort signal', async () => {
-    const report = await client({ maxAttempts: 1, timeoutMs: 50, fetch: () => new Promise<Response>(() => {}) }).send(
-      makeEvents(1),
-    );
+    const report = await client({ maxAttempts: 1, timeoutMs: 50, fetch: () => new Promise<Response>(() => {}) }).send(makeEvents(1));
     expect(failureOf(report.batches[0]).kind).toBe('timeout');
   });
 });

@@ -9,14 +9,7 @@
 import { types } from '@neondatabase/serverless';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backends,
-  driverFor,
-  expectSameAsPg,
-  type Harness,
-  startHarness,
-  uid,
-} from '../../support/gateway-harness.ts';
+import { backends, driverFor, expectSameAsPg, type Harness, startHarness, uid } from '../../support/gateway-harness.ts';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -34,8 +27,7 @@ it('uses the driver default type parsers (no drizzle instance in this file)', ()
 describe.each(backends)('driver values through the gateway on $name', (backend) => {
   const sql = driverFor(backend);
   let ref: pg.Client;
-  const same = (text: string, params: unknown[] = [], opts: { arrayMode?: boolean } = {}) =>
-    expectSameAsPg(sql, ref, text, params, opts);
+  const same = (text: string, params: unknown[] = [], opts: { arrayMode?: boolean } = {}) => expectSameAsPg(sql, ref, text, params, opts);
 
   beforeAll(async () => {
     ref = await harness.reference(backend);
@@ -50,7 +42,12 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
 
   it('DDL answers CREATE/DROP with no fields and a null rowCount (§8.2)', async () => {
     const [a, b] = [`t_ddl_${uid()}`, `t_ddl_${uid()}`];
-    const shape = ({ fields, rows, command, rowCount }: Pick<pg.QueryResult, 'fields' | 'rows' | 'command'> & {
+    const shape = ({
+      fields,
+      rows,
+      command,
+      rowCount,
+    }: Pick<pg.QueryResult, 'fields' | 'rows' | 'command'> & {
       rowCount: number | null;
     }) => ({ fields, rows, command, rowCount });
     const created = await sql.query(`CREATE TABLE ${a} (n int)`, [], { fullResults: true });
@@ -67,9 +64,7 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
   });
 
   it('NULLs of several types (§8.3)', async () => {
-    const rows = await same(
-      'SELECT NULL AS a, NULL::int AS b, NULL::jsonb AS c, NULL::text[] AS d, NULL::timestamptz AS e, NULL::bytea AS f',
-    );
+    const rows = await same('SELECT NULL AS a, NULL::int AS b, NULL::jsonb AS c, NULL::text[] AS d, NULL::timestamptz AS e, NULL::bytea AS f');
     expect(rows).toEqual([{ a: null, b: null, c: null, d: null, e: null, f: null }]);
   });
 
@@ -78,9 +73,7 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
       `SELECT '{"a": [1, 2, {"b": null}]}'::jsonb AS jb, '{"a":1,  "b" : [true]}'::json AS j,
               '"str"'::jsonb AS s, 'null'::jsonb AS n, '3.25'::jsonb AS num, '[1,"x"]'::json AS arr`,
     );
-    expect(rows).toEqual([
-      { jb: { a: [1, 2, { b: null }] }, j: { a: 1, b: [true] }, s: 'str', n: null, num: 3.25, arr: [1, 'x'] },
-    ]);
+    expect(rows).toEqual([{ jb: { a: [1, 2, { b: null }] }, j: { a: 1, b: [true] }, s: 'str', n: null, num: 3.25, arr: [1, 'x'] }]);
   });
 
   it('timestamptz, timestamp, date, time, interval and infinities (§8.5)', async () => {
@@ -133,7 +126,10 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
     expect(rows[0]).toMatchObject({
       ints: [1, 2, null],
       texts: ['a', 'b,c', '"q"', null, 'NULL', 'x y', 'back\\slash'],
-      grid: [[1, 2], [3, 4]],
+      grid: [
+        [1, 2],
+        [3, 4],
+      ],
       empty: [],
       jsons: [{ x: 1 }, null],
       nums: [1.5, 2.25],
@@ -162,12 +158,37 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
       `SELECT $1::int8 AS big, $2::timestamptz AS at, $3::jsonb AS obj, $4::int[] AS arr, $5::text[] AS texts,
               $6::int[] AS grid, $7::bool AS yes, $8::float8 AS num, $9::text AS nothing, $10::text AS undef,
               $11 AS untyped, $12 * 1 AS inferred, $13::date AS day`,
-      [123n, when, { k: 'v', n: [1, null] }, [1, 2, 3], ['a"b', 'c,d', null, 'NULL'], [[1, 2], [3, 4]], true, 1.5,
-        null, undefined, 42, '42', new Date(2024, 5, 7)],
+      [
+        123n,
+        when,
+        { k: 'v', n: [1, null] },
+        [1, 2, 3],
+        ['a"b', 'c,d', null, 'NULL'],
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        true,
+        1.5,
+        null,
+        undefined,
+        42,
+        '42',
+        new Date(2024, 5, 7),
+      ],
     );
     expect(rows[0]).toMatchObject({
-      big: '123', at: when, obj: { k: 'v', n: [1, null] }, arr: [1, 2, 3], texts: ['a"b', 'c,d', null, 'NULL'],
-      yes: true, num: 1.5, nothing: null, undef: null, untyped: '42', inferred: 42,
+      big: '123',
+      at: when,
+      obj: { k: 'v', n: [1, null] },
+      arr: [1, 2, 3],
+      texts: ['a"b', 'c,d', null, 'NULL'],
+      yes: true,
+      num: 1.5,
+      nothing: null,
+      undef: null,
+      untyped: '42',
+      inferred: 42,
     });
   });
 
@@ -206,7 +227,10 @@ describe.each(backends)('driver values through the gateway on $name', (backend) 
       await sql.query(`INSERT INTO ${table} (name, amount) VALUES ($1, $2)`, ['ann', '10.5']);
       await same(`SELECT id, name, amount FROM ${table}`);
       const full = await sql.query(`SELECT name, amount FROM ${table}`, [], { fullResults: true });
-      expect(full.fields.map((f) => [f.dataTypeModifier, f.columnID])).toEqual([[259, 2], [786438, 3]]);
+      expect(full.fields.map((f) => [f.dataTypeModifier, f.columnID])).toEqual([
+        [259, 2],
+        [786438, 3],
+      ]);
       expect(full.fields[0]!.tableID).toBeGreaterThan(0);
       expect(full.rows).toEqual([{ name: 'ann', amount: '10.50' }]);
     } finally {

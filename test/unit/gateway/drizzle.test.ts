@@ -39,7 +39,9 @@ function schemaFor(id: string) {
   });
   const posts = pgTable(`d_posts_${id}`, {
     id: serial('id').primaryKey(),
-    userId: integer('user_id').notNull().references(() => users.id),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id),
     title: text('title').notNull(),
   });
   const usersRelations = relations(users, ({ many }) => ({ posts: many(posts) }));
@@ -58,10 +60,14 @@ describe.each(backends)('drizzle-orm/neon-http through the gateway on $name', (b
 
   beforeAll(async () => {
     ref = await harness.reference(backend);
-    await db.execute(dsql.raw(`CREATE TABLE d_users_${id} (id serial PRIMARY KEY, email text NOT NULL UNIQUE,
-      name text, created_at timestamptz NOT NULL DEFAULT now(), born date, meta jsonb, balance numeric(12,2))`));
-    await db.execute(dsql.raw(`CREATE TABLE d_posts_${id} (id serial PRIMARY KEY,
-      user_id int NOT NULL REFERENCES d_users_${id} (id), title text NOT NULL)`));
+    await db.execute(
+      dsql.raw(`CREATE TABLE d_users_${id} (id serial PRIMARY KEY, email text NOT NULL UNIQUE,
+      name text, created_at timestamptz NOT NULL DEFAULT now(), born date, meta jsonb, balance numeric(12,2))`),
+    );
+    await db.execute(
+      dsql.raw(`CREATE TABLE d_posts_${id} (id serial PRIMARY KEY,
+      user_id int NOT NULL REFERENCES d_users_${id} (id), title text NOT NULL)`),
+    );
   });
   afterAll(async () => {
     await db.execute(dsql.raw(`DROP TABLE IF EXISTS d_posts_${id}, d_users_${id}`));
@@ -79,13 +85,10 @@ describe.each(backends)('drizzle-orm/neon-http through the gateway on $name', (b
 
   it('select matches what node-postgres reads from the same rows', async () => {
     const rows = await db.select().from(users).where(eq(users.email, 'ann@example.com'));
-    const direct = await ref.query(
-      `SELECT id, email, name, created_at, born::text AS born, meta, balance FROM d_users_${id} WHERE email = $1`,
-      ['ann@example.com'],
-    );
-    expect(rows).toEqual(
-      direct.rows.map(({ created_at: createdAt, ...r }) => ({ ...r, createdAt })),
-    );
+    const direct = await ref.query(`SELECT id, email, name, created_at, born::text AS born, meta, balance FROM d_users_${id} WHERE email = $1`, [
+      'ann@example.com',
+    ]);
+    expect(rows).toEqual(direct.rows.map(({ created_at: createdAt, ...r }) => ({ ...r, createdAt })));
   });
 
   it('update and delete report rowCount', async () => {
@@ -101,12 +104,18 @@ describe.each(backends)('drizzle-orm/neon-http through the gateway on $name', (b
   it('db.execute returns the full result', async () => {
     const res = await db.execute(dsql`SELECT count(*)::int AS n, ${'x'}::text AS p FROM ${users}`);
     expect(res).toMatchObject({ command: 'SELECT', rowCount: 1, rows: [{ n: 3, p: 'x' }] });
-    expect(res.fields.map((f) => [f.name, f.dataTypeID])).toEqual([['n', 23], ['p', 25]]);
+    expect(res.fields.map((f) => [f.name, f.dataTypeID])).toEqual([
+      ['n', 23],
+      ['p', 25],
+    ]);
   });
 
   it('relational queries with `with` get nested json rows', async () => {
     const [ann] = await db.select({ id: users.id }).from(users).where(eq(users.email, 'ann@example.com'));
-    await db.insert(posts).values([{ userId: ann!.id, title: 'first' }, { userId: ann!.id, title: 'second' }]);
+    await db.insert(posts).values([
+      { userId: ann!.id, title: 'first' },
+      { userId: ann!.id, title: 'second' },
+    ]);
     const found = await db.query.users.findFirst({
       where: eq(users.id, ann!.id),
       with: { posts: { orderBy: (p, { asc }) => [asc(p.id)] } },
@@ -140,10 +149,7 @@ describe.each(backends)('drizzle-orm/neon-http through the gateway on $name', (b
 
   it('db.batch is all-or-nothing: a failing statement leaves no row from earlier ones', async () => {
     const err = await caught(() =>
-      db.batch([
-        db.insert(users).values({ email: 'batch2@example.com' }),
-        db.insert(users).values({ email: 'ann@example.com' }),
-      ]),
+      db.batch([db.insert(users).values({ email: 'batch2@example.com' }), db.insert(users).values({ email: 'ann@example.com' })]),
     );
     expect((err.cause as Record<string, unknown> | undefined)?.code ?? err.code).toBe('23505');
     expect((await ref.query(`SELECT id FROM d_users_${id} WHERE email = 'batch2@example.com'`)).rows).toEqual([]);
@@ -160,8 +166,17 @@ describe.each(backends)('drizzle-orm/neon-http through the gateway on $name', (b
       ARRAY['2024-01-02'::date] AS da, ARRAY['infinity'::timestamptz] AS tza, 42 AS n, '{"a":1}'::jsonb AS j`;
     const viaGateway = await neon(backend.url).query(text);
     expect(viaGateway).toEqual([
-      { tz: '2024-01-02 03:04:05.678+00', ts: '2024-01-02 03:04:05', d: '2024-01-02', i: '1 day 02:03:04',
-        na: '{1.5}', da: '{2024-01-02}', tza: '{infinity}', n: 42, j: { a: 1 } },
+      {
+        tz: '2024-01-02 03:04:05.678+00',
+        ts: '2024-01-02 03:04:05',
+        d: '2024-01-02',
+        i: '1 day 02:03:04',
+        na: '{1.5}',
+        da: '{2024-01-02}',
+        tza: '{infinity}',
+        n: 42,
+        j: { a: 1 },
+      },
     ]);
     const direct = await ref.query({ text, types: { getTypeParser: types.getTypeParser } } as pg.QueryConfig);
     expect(viaGateway).toEqual(direct.rows);

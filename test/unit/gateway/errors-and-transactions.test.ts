@@ -5,16 +5,7 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  backends,
-  caught,
-  driverFor,
-  expectSameAsPg,
-  expectSameErrorAsPg,
-  type Harness,
-  startHarness,
-  uid,
-} from '../../support/gateway-harness.ts';
+import { backends, caught, driverFor, expectSameAsPg, expectSameErrorAsPg, type Harness, startHarness, uid } from '../../support/gateway-harness.ts';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -73,10 +64,7 @@ describe.each(backends)('errors and transactions through the gateway on $name', 
   });
 
   it('unique violation: 23505 with detail, constraint, table, schema (§8.16)', async () => {
-    const err = await expectSameErrorAsPg(sql, ref, `INSERT INTO ${parent} (id, email) VALUES ($1, $2)`, [
-      2,
-      'ann@example.com',
-    ]);
+    const err = await expectSameErrorAsPg(sql, ref, `INSERT INTO ${parent} (id, email) VALUES ($1, $2)`, [2, 'ann@example.com']);
     expect(err).toMatchObject({
       code: '23505',
       detail: 'Key (email)=(ann@example.com) already exists.',

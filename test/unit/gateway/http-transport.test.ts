@@ -40,9 +40,19 @@ describe('routing and CORS', () => {
     expect(res.headers.get('allow')).toBe('OPTIONS, POST');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('access-control-max-age')).toBe('86400');
-    const allowed = res.headers.get('access-control-allow-headers')!.split(/,\s*/).map((h) => h.toLowerCase());
-    for (const h of ['authorization', 'neon-connection-string', 'neon-raw-text-output', 'neon-array-mode',
-      'neon-batch-isolation-level', 'neon-batch-read-only', 'neon-batch-deferrable']) {
+    const allowed = res.headers
+      .get('access-control-allow-headers')!
+      .split(/,\s*/)
+      .map((h) => h.toLowerCase());
+    for (const h of [
+      'authorization',
+      'neon-connection-string',
+      'neon-raw-text-output',
+      'neon-array-mode',
+      'neon-batch-isolation-level',
+      'neon-batch-read-only',
+      'neon-batch-deferrable',
+    ]) {
       expect(allowed).toContain(h);
     }
     expect(await res.text()).toBe('');
@@ -153,7 +163,7 @@ describe('request errors', () => {
     expect(err).toMatchObject({ name: 'NeonDbError', code: '' });
   });
 
-  it("a wrong password is 400 `password authentication failed for user '<user>'` with code \"\"", async () => {
+  it('a wrong password is 400 `password authentication failed for user \'<user>\'` with code ""', async () => {
     // The server's own 28P01 comes from a stand-in (the test PostgreSQL trusts every login).
     const url = `postgresql://alice%40corp:wr%6Fng@127.0.0.1:${fake.port}/appdb`;
     const res = await postSql(harness.gateway, { query: 'SELECT 1', params: [] }, { 'Neon-Connection-String': url });
@@ -180,17 +190,30 @@ describe.each(backends)('wire format on $name', (backend) => {
   const conn = { 'Neon-Connection-String': backend.url };
 
   it('batch options are echoed in response headers (only when set to true / given)', async () => {
-    const res = await postSql(harness.gateway, { queries: [{ query: 'SELECT 1', params: [] }] }, {
-      ...conn, 'Neon-Batch-Isolation-Level': 'Serializable', 'Neon-Batch-Read-Only': 'true', 'Neon-Batch-Deferrable': 'true',
-    });
+    const res = await postSql(
+      harness.gateway,
+      { queries: [{ query: 'SELECT 1', params: [] }] },
+      {
+        ...conn,
+        'Neon-Batch-Isolation-Level': 'Serializable',
+        'Neon-Batch-Read-Only': 'true',
+        'Neon-Batch-Deferrable': 'true',
+      },
+    );
     expect(res.status).toBe(200);
     expectJsonCors(res.headers);
     expect(res.headers.get('neon-batch-isolation-level')).toBe('Serializable');
     expect(res.headers.get('neon-batch-read-only')).toBe('true');
     expect(res.headers.get('neon-batch-deferrable')).toBe('true');
-    const plain = await postSql(harness.gateway, { queries: [{ query: 'SELECT 1', params: [] }] }, {
-      ...conn, 'Neon-Batch-Read-Only': 'false', 'Neon-Batch-Deferrable': 'yes',
-    });
+    const plain = await postSql(
+      harness.gateway,
+      { queries: [{ query: 'SELECT 1', params: [] }] },
+      {
+        ...conn,
+        'Neon-Batch-Read-Only': 'false',
+        'Neon-Batch-Deferrable': 'yes',
+      },
+    );
     expect([...plain.headers.keys()].filter((h) => h.startsWith('neon-batch'))).toEqual([]);
     const single = await postSql(harness.gateway, { query: 'SELECT 1', params: [] }, { ...conn, 'Neon-Batch-Isolation-Level': 'ReadCommitted' });
     expect(single.status).toBe(200);
@@ -198,11 +221,29 @@ describe.each(backends)('wire format on $name', (backend) => {
   });
 
   it('non-string JSON params are converted (§3.4)', async () => {
-    const res = await postSql(harness.gateway, {
-      query: `SELECT $1::int AS a, $2::bool AS b, $3::jsonb AS c, $4::text[] AS d, $5::int[] AS e,
+    const res = await postSql(
+      harness.gateway,
+      {
+        query: `SELECT $1::int AS a, $2::bool AS b, $3::jsonb AS c, $4::text[] AS d, $5::int[] AS e,
                      $6::jsonb[] AS f, $7::text AS g, $8::numeric AS h, $9::text AS i, $10::bool[] AS j`,
-      params: [42, true, { a: 1, b: [null] }, ['x', 'y z', null, 'q"'], [[1, 2], [3, 4]], [{ a: 1 }], null, 1.5, 'plain', [true, false]],
-    }, conn);
+        params: [
+          42,
+          true,
+          { a: 1, b: [null] },
+          ['x', 'y z', null, 'q"'],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [{ a: 1 }],
+          null,
+          1.5,
+          'plain',
+          [true, false],
+        ],
+      },
+      conn,
+    );
     expect(res.status).toBe(200);
     expect((res.json as { rows: unknown[] }).rows).toEqual([
       ['42', 't', '{"a": 1, "b": [null]}', '{x,"y z",NULL,"q\\""}', '{{1,2},{3,4}}', '{"{\\"a\\": 1}"}', null, '1.5', 'plain', '{t,f}'],
@@ -214,37 +255,66 @@ describe.each(backends)('wire format on $name', (backend) => {
     expect(objects.json).toMatchObject({ rows: [{ a: '1', b: '2' }], rowAsArray: false });
     const arrays = await postSql(harness.gateway, { query: 'SELECT 1 AS a', arrayMode: true }, { ...conn, 'Neon-Array-Mode': 'false' });
     expect(arrays.json).toMatchObject({ rows: [['1']], rowAsArray: true });
-    const batch = await postSql(harness.gateway, {
-      queries: [{ query: 'SELECT 1 AS a' }, { query: 'SELECT 2 AS a', arrayMode: false }],
-    }, conn);
-    expect(batch.json).toMatchObject({ results: [{ rows: [['1']], rowAsArray: true }, { rows: [{ a: '2' }], rowAsArray: false }] });
+    const batch = await postSql(
+      harness.gateway,
+      {
+        queries: [{ query: 'SELECT 1 AS a' }, { query: 'SELECT 2 AS a', arrayMode: false }],
+      },
+      conn,
+    );
+    expect(batch.json).toMatchObject({
+      results: [
+        { rows: [['1']], rowAsArray: true },
+        { rows: [{ a: '2' }], rowAsArray: false },
+      ],
+    });
   });
 
   it('without Neon-Raw-Text-Output, values are typed JSON (§3.8)', async () => {
-    const res = await postSql(harness.gateway, {
-      query: `SELECT true AS t, 7::int2 AS s, 42 AS i, 1.5::float8 AS f, 'NaN'::float8 AS nan, '{"a":[1]}'::jsonb AS j,
+    const res = await postSql(
+      harness.gateway,
+      {
+        query: `SELECT true AS t, 7::int2 AS s, 42 AS i, 1.5::float8 AS f, 'NaN'::float8 AS nan, '{"a":[1]}'::jsonb AS j,
                      9007199254740993::int8 AS big, 1.50::numeric AS n, NULL::int AS z, '2024-01-02'::date AS d`,
-      params: [],
-    }, { ...conn, 'Neon-Raw-Text-Output': 'false' });
+        params: [],
+      },
+      { ...conn, 'Neon-Raw-Text-Output': 'false' },
+    );
     expect(res.json).toMatchObject({
       rows: [[true, 7, 42, 1.5, 'NaN', { a: [1] }, '9007199254740993', '1.50', null, '2024-01-02']],
     });
   });
 
   it('without Neon-Raw-Text-Output, arrays are JSON arrays of converted elements (§3.8)', async () => {
-    const res = await postSql(harness.gateway, {
-      query: `SELECT ARRAY[1, NULL, 3] AS ints, '{{1,2},{3,4}}'::int[] AS grid, '{}'::int[] AS empty,
+    const res = await postSql(
+      harness.gateway,
+      {
+        query: `SELECT ARRAY[1, NULL, 3] AS ints, '{{1,2},{3,4}}'::int[] AS grid, '{}'::int[] AS empty,
                      ARRAY['a', 'b,c', '"q"', NULL, 'NULL', 'back\\slash', '{x}'] AS texts, ARRAY[true, false] AS bools,
                      ARRAY['{"k":[1]}'::jsonb, 'null'] AS jsons, ARRAY[1.5::float8, 'NaN'] AS floats,
                      ARRAY[1, 9007199254740993]::int8[] AS bigs, '[0:1]={7,8}'::int[] AS bounded,
                      ARRAY['2024-01-02'::date] AS dates`,
-      params: [],
-    }, { ...conn, 'Neon-Raw-Text-Output': 'false', 'Neon-Array-Mode': 'false' });
-    expect((res.json as { rows: unknown[] }).rows).toEqual([{
-      ints: [1, null, 3], grid: [[1, 2], [3, 4]], empty: [], texts: ['a', 'b,c', '"q"', null, 'NULL', 'back\\slash', '{x}'],
-      bools: [true, false], jsons: [{ k: [1] }, null], floats: [1.5, 'NaN'], bigs: ['1', '9007199254740993'], bounded: [7, 8],
-      dates: ['2024-01-02'],
-    }]);
+        params: [],
+      },
+      { ...conn, 'Neon-Raw-Text-Output': 'false', 'Neon-Array-Mode': 'false' },
+    );
+    expect((res.json as { rows: unknown[] }).rows).toEqual([
+      {
+        ints: [1, null, 3],
+        grid: [
+          [1, 2],
+          [3, 4],
+        ],
+        empty: [],
+        texts: ['a', 'b,c', '"q"', null, 'NULL', 'back\\slash', '{x}'],
+        bools: [true, false],
+        jsons: [{ k: [1] }, null],
+        floats: [1.5, 'NaN'],
+        bigs: ['1', '9007199254740993'],
+        bounded: [7, 8],
+        dates: ['2024-01-02'],
+      },
+    ]);
   });
 
   it('an empty batch answers {"results": []}', async () => {
@@ -254,9 +324,14 @@ describe.each(backends)('wire format on $name', (backend) => {
 
   it('a Bearer token is accepted with a password-less connection string', async () => {
     const url = backend.url.replace(/:[^:@/]*@/, '@');
-    const res = await postSql(harness.gateway, { query: 'SELECT current_user AS u', params: [] }, {
-      'Neon-Connection-String': url, Authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.',
-    });
+    const res = await postSql(
+      harness.gateway,
+      { query: 'SELECT current_user AS u', params: [] },
+      {
+        'Neon-Connection-String': url,
+        Authorization: 'Bearer eyJhbGciOiJub25lIn0.e30.',
+      },
+    );
     expect(res.status).toBe(200);
   });
 });

@@ -4,15 +4,7 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  backends,
-  caught,
-  driverFor,
-  expectSameAsPg,
-  type Harness,
-  startHarness,
-  uid,
-} from '../../support/gateway-harness.ts';
+import { backends, caught, driverFor, expectSameAsPg, type Harness, startHarness, uid } from '../../support/gateway-harness.ts';
 
 let harness: Harness;
 beforeAll(async () => {
@@ -37,10 +29,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
   });
 
   it('a SET inside a batch does not leak either, and pinned settings hold', async () => {
-    const [, inside] = await sql.transaction([
-      sql`SET IntervalStyle = 'iso_8601'`,
-      sql`SELECT '1 day'::interval::text AS i`,
-    ]);
+    const [, inside] = await sql.transaction([sql`SET IntervalStyle = 'iso_8601'`, sql`SELECT '1 day'::interval::text AS i`]);
     expect(inside).toEqual([{ i: 'P1D' }]);
     expect(
       await sql`SELECT current_setting('IntervalStyle') AS i, current_setting('DateStyle') AS d,
@@ -57,9 +46,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
     await sql.query('SELECT pg_advisory_lock($1)', [lockKey]);
     expect(await sql`SELECT to_regclass(${tmp}) AS t`).toEqual([{ t: null }]);
     expect(await sql`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = ${stmt}`).toEqual([{ n: 0 }]);
-    expect(
-      await sql`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${lockKey} AND granted`,
-    ).toEqual([{ n: 0 }]);
+    expect(await sql`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = ${lockKey} AND granted`).toEqual([{ n: 0 }]);
   });
 
   it('a BEGIN sent alone is rolled back: the next request is not inside a transaction (§8.23)', async () => {
@@ -96,9 +83,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
       const seconds = backend.name === 'postgres' ? 10 : 1;
       const controller = new AbortController();
       const started = Date.now();
-      const pending = caught(() =>
-        sql.query(`SELECT pg_sleep(${seconds}) /* ${marker} */`, [], { fetchOptions: { signal: controller.signal } }),
-      );
+      const pending = caught(() => sql.query(`SELECT pg_sleep(${seconds}) /* ${marker} */`, [], { fetchOptions: { signal: controller.signal } }));
       await new Promise((resolve) => setTimeout(resolve, 300));
       controller.abort(new Error('caller gave up'));
       const err = await pending;
@@ -108,10 +93,9 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
       if (backend.name === 'postgres') {
         await vi.waitFor(
           async () => {
-            const active = await ref.query(
-              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1`,
-              [`%${marker}%`],
-            );
+            const active = await ref.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1`, [
+              `%${marker}%`,
+            ]);
             expect(active.rows).toEqual([{ n: 0 }]);
           },
           { timeout: 3000, interval: 100 },
@@ -126,9 +110,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
 
   it('20 concurrent requests all succeed (§8.30)', async () => {
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        sql`SELECT ${i}::int AS i, pg_backend_pid() AS pid, pg_sleep(0.02)::text AS slept`,
-      ),
+      Array.from({ length: 20 }, (_, i) => sql`SELECT ${i}::int AS i, pg_backend_pid() AS pid, pg_sleep(0.02)::text AS slept`),
     );
     expect(results.map((r) => r[0]!.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
     const pids = new Set(results.map((r) => r[0]!.pid));
@@ -154,9 +136,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
           ]),
         ),
       );
-      expect(outcomes.map((o) => o.status)).toEqual(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? 'rejected' : 'fulfilled')),
-      );
+      expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 ? 'rejected' : 'fulfilled')));
       const rows = await ref.query(`SELECT k FROM ${table} ORDER BY k`);
       expect(rows.rows.map((r) => r.k)).toEqual([0, 2, 4, 6, 8, 100, 102, 104, 106, 108]);
     } finally {
@@ -165,11 +145,7 @@ describe.each(backends)('sessions and limits through the gateway on $name', (bac
   });
 
   it('a large result (5,000 rows of 1 KB) succeeds and matches node-postgres', async () => {
-    const rows = await expectSameAsPg(
-      sql,
-      ref,
-      `SELECT g AS id, repeat(md5(g::text), 32) AS payload, g * 1.5 AS n FROM generate_series(1, 5000) g`,
-    );
+    const rows = await expectSameAsPg(sql, ref, `SELECT g AS id, repeat(md5(g::text), 32) AS payload, g * 1.5 AS n FROM generate_series(1, 5000) g`);
     expect(rows).toHaveLength(5000);
     expect(rows[4999].payload).toHaveLength(1024);
   });

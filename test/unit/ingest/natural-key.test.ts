@@ -9,9 +9,7 @@ describe('natural key', () => {
   const base = makeEvent({ project: 'p1' });
 
   it('ignores metrics, collected_at, extra and unknown context keys', () => {
-    expect(key({ ...base, metrics: { cpu_time_seconds: 5 }, collected_at: '2030-01-01T00:00:00Z', extra: { a: 1 } })).toBe(
-      key(base),
-    );
+    expect(key({ ...base, metrics: { cpu_time_seconds: 5 }, collected_at: '2030-01-01T00:00:00Z', extra: { a: 1 } })).toBe(key(base));
     expect(key({ ...base, context: { ...base.context, job_count: 99, rack: 'x' } })).toBe(key(base));
   });
 
@@ -20,10 +18,20 @@ describe('natural key', () => {
   });
 
   it('treats identities as a set; perun_user = perun_username; emails case-insensitive', () => {
-    const a = { ...base, identities: [{ scheme: 'perun_user', value: 'u' }, { scheme: 'user_email', value: 'A@B.org' }] };
+    const a = {
+      ...base,
+      identities: [
+        { scheme: 'perun_user', value: 'u' },
+        { scheme: 'user_email', value: 'A@B.org' },
+      ],
+    };
     const b = {
       ...base,
-      identities: [{ scheme: 'user_email', value: 'a@b.org' }, { scheme: 'perun_username', value: 'u' }, { scheme: 'perun_user', value: 'u' }],
+      identities: [
+        { scheme: 'user_email', value: 'a@b.org' },
+        { scheme: 'perun_username', value: 'u' },
+        { scheme: 'perun_user', value: 'u' },
+      ],
     };
     expect(key(a)).toBe(key(b));
   });

@@ -82,9 +82,7 @@ describe('relay configuration', () => {
   });
 
   it('refuses shell syntax in the qstat command: nothing would interpret it', () => {
-    expect(configError({ ...base, RELAY_QSTAT_COMMAND: 'qstat -x -f -F json | grep F' })).toMatch(
-      /RELAY_QSTAT_COMMAND: runs without a shell: '\|'/,
-    );
+    expect(configError({ ...base, RELAY_QSTAT_COMMAND: 'qstat -x -f -F json | grep F' })).toMatch(/RELAY_QSTAT_COMMAND: runs without a shell: '\|'/);
     expect(() => splitCommand(`qstat 'unbalanced`)).toThrow(/unbalanced/);
     expect(() => splitCommand('qstat $HOME')).toThrow(/without a shell/);
     expect(splitCommand(`a "b \\"c\\" d" e\\ f '$x|y'`)).toEqual(['a', 'b "c" d', 'e f', '$x|y']);

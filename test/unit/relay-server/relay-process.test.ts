@@ -49,7 +49,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await relay?.stop();
-  expect(relay?.logs().map((l) => l.msg).slice(-2)).toEqual(['stopping', 'stopped']); // SIGTERM: a clean stop
+  expect(
+    relay
+      ?.logs()
+      .map((l) => l.msg)
+      .slice(-2),
+  ).toEqual(['stopping', 'stopped']); // SIGTERM: a clean stop
   // Never a secret or a signature in the log, whatever was asked.
   const log = relay?.output() ?? '';
   for (const secret of [TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT]) expect(log).not.toContain(secret);
@@ -142,7 +147,10 @@ describe('relay process: signatures', () => {
     expect(JSON.stringify(bodies[0])).not.toMatch(/skew|missing|malformed|secret is/);
 
     // the reason is in the log only
-    const reasons = relay.logs().filter((l) => l.status === 401).map((l) => l.auth);
+    const reasons = relay
+      .logs()
+      .filter((l) => l.status === 401)
+      .map((l) => l.auth);
     expect(reasons).toEqual(expect.arrayContaining(['signature', 'missing', 'malformed', 'skew']));
   });
 

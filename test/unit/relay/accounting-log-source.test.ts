@@ -134,7 +134,8 @@ describe.each(MODES)('%s', (mode: Mode) => {
 
     it('across the DST end: the repeated local hour is told apart by the epochs', async () => {
       const dir = await folder({
-        '20241027': eLine('first.srv', '2024-10-27T00:30:00Z', '10/27/2024 02:30:00') + eLine('second.srv', '2024-10-27T01:30:00Z', '10/27/2024 02:30:00'),
+        '20241027':
+          eLine('first.srv', '2024-10-27T00:30:00Z', '10/27/2024 02:30:00') + eLine('second.srv', '2024-10-27T01:30:00Z', '10/27/2024 02:30:00'),
       });
       const source = sourceOf({ dir, timeZone: PRAGUE });
       expect((await collect(source, window('2024-10-27T01:00:00Z', '2024-10-27T02:00:00Z'))).ids).toEqual(['second.srv']);
@@ -218,7 +219,9 @@ describe.each(MODES)('%s', (mode: Mode) => {
       const dir = await folder({
         '20240610':
           eLine('crlf.srv', '2024-06-10T09:00:00Z', '06/10/2024 11:00:00').replace('\n', '\r\n') +
-          eLine('utf8.srv', '2024-06-10T09:30:00Z', '06/10/2024 11:30:00').replace('jobname=run', 'jobname=výpočet').replace('account="P-1"', 'account="Projekt Ü"'),
+          eLine('utf8.srv', '2024-06-10T09:30:00Z', '06/10/2024 11:30:00')
+            .replace('jobname=run', 'jobname=výpočet')
+            .replace('account="P-1"', 'account="Projekt Ü"'),
       });
       const { records, stats } = await collect(sourceOf({ dir, timeZone: PRAGUE }), w);
       expect(records.map((r) => [r.job_id, r.jobname, r.account, r.origin.line])).toEqual([

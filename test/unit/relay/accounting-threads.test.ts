@@ -80,7 +80,9 @@ describe('parse threads serve what the main thread serves', () => {
 
   it('cuts lines the same way whatever the read sizes (random chunking, against the line reader)', async () => {
     const random = mulberry32(5);
-    const lines = Array.from({ length: 400 }, (_, i) => (i % 37 === 0 ? 'z'.repeat(900 + Math.floor(random() * 400)) : `line ${i} ${'a'.repeat(Math.floor(random() * 200))}`));
+    const lines = Array.from({ length: 400 }, (_, i) =>
+      i % 37 === 0 ? 'z'.repeat(900 + Math.floor(random() * 400)) : `line ${i} ${'a'.repeat(Math.floor(random() * 200))}`,
+    );
     const text = Buffer.from(`${lines.join('\n')}\nunfinished`);
     const max = 1000;
     const chunked = () => {

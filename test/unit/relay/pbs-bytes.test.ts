@@ -16,14 +16,7 @@ import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
 import { PayloadReader } from '../../../src/relay/pbs/line-tokenizer.ts';
 import { splitAccountingHeader, tokenizePayload } from '../../support/pbs-reference.ts';
 import { mulberry32 } from '../../../src/local/demo-accounting.ts';
-import {
-  epochToRfc3339,
-  parseDuration,
-  parseDurationBytes,
-  parseInteger,
-  parseSize,
-  parseSizeBytes,
-} from '../../../src/relay/pbs/values.ts';
+import { epochToRfc3339, parseDuration, parseDurationBytes, parseInteger, parseSize, parseSizeBytes } from '../../../src/relay/pbs/values.ts';
 
 const fixtureDir = new URL('../../fixtures/pbs/', import.meta.url);
 const fixtureLines: string[] = readdirSync(fixtureDir)
@@ -93,7 +86,6 @@ const edgeLines: string[] = [
   'garbage',
   '',
 ];
-
 
 /** Deterministic variants: characters that matter to the quick paths, put anywhere. */
 function variants(lines: string[], count: number): string[] {

@@ -43,7 +43,11 @@ const KNOWN_DIFFERENCES: Record<string, Record<string, { ours: (ctx: Ctx) => unk
     Processors: { ours: (c) => c.record.ncpus, is: 8, why: 'APEL with mpi=False reports 0; we take nodes × ppn = 8' },
   },
   'xdmod-9': {
-    resources_used_cpus: { ours: (c) => c.record.ncpus, is: 48, why: 'XDMoD counts exec_host "host/0*0" as 2 (a loop quirk); Resource_List.ncpus=48' },
+    resources_used_cpus: {
+      ours: (c) => c.record.ncpus,
+      is: 48,
+      why: 'XDMoD counts exec_host "host/0*0" as 2 (a loop quirk); Resource_List.ncpus=48',
+    },
   },
   'pbsparse-E-4413086-start0': {
     'start(local)': { ours: (c) => c.record.start, is: null, why: 'start=0 is null; pbsparse estimates end − walltime' },
@@ -58,8 +62,14 @@ const KNOWN_DIFFERENCES: Record<string, Record<string, { ours: (ctx: Ctx) => unk
 };
 
 const iso = (epoch: number | string) => new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
-const field = (pick: (c: Ctx) => unknown, convert: (t: Json) => unknown = (t) => t): Check => (t, c) => expect(pick(c)).toEqual(convert(t));
-const attr = (name: string, convert: (t: Json) => unknown = (t) => t): Check => (t, c) => expect(c.attrs.get(name) ?? null).toEqual(convert(t));
+const field =
+  (pick: (c: Ctx) => unknown, convert: (t: Json) => unknown = (t) => t): Check =>
+  (t, c) =>
+    expect(pick(c)).toEqual(convert(t));
+const attr =
+  (name: string, convert: (t: Json) => unknown = (t) => t): Check =>
+  (t, c) =>
+    expect(c.attrs.get(name) ?? null).toEqual(convert(t));
 const kib = (t: Json) => (t === null ? null : t * 1024);
 const hms = (t: { days: number; hours: number; minutes: number; seconds: number }) => t.days * 86400 + t.hours * 3600 + t.minutes * 60 + t.seconds;
 const hosts = (c: Ctx) => parseExecHost(c.record.exec_host)?.hosts ?? [];
@@ -122,8 +132,14 @@ const nodesTotal = (spec: Array<{ number?: number; name?: string; ppn: number | 
   cpus: spec.reduce((n, p) => n + (p.number ?? 1) * (p.ppn ?? 1), 0),
 });
 const HNORMALISE_REQUEST: Record<string, Check> = {
-  neednodes: field((c) => { const s = parseNodesSpec(c.attrs.get('Resource_List.neednodes')); return { nodes: s?.nodes, cpus: s?.cpus }; }, nodesTotal),
-  nodes: field((c) => { const s = parseNodesSpec(c.attrs.get('Resource_List.nodes')); return { nodes: s?.nodes, cpus: s?.cpus }; }, nodesTotal),
+  neednodes: field((c) => {
+    const s = parseNodesSpec(c.attrs.get('Resource_List.neednodes'));
+    return { nodes: s?.nodes, cpus: s?.cpus };
+  }, nodesTotal),
+  nodes: field((c) => {
+    const s = parseNodesSpec(c.attrs.get('Resource_List.nodes'));
+    return { nodes: s?.nodes, cpus: s?.cpus };
+  }, nodesTotal),
   nice: attr('Resource_List.nice', String),
   nodeCount: attr('Resource_List.nodect', String),
   vmem_bytes: field((c) => parseSize(c.attrs.get('Resource_List.vmem'))),
@@ -132,17 +148,22 @@ const HNORMALISE_REQUEST: Record<string, Check> = {
 };
 const HNORMALISE_USAGE: Record<string, Check> = {
   cputime_s: field((c) => c.record.cpu_time_seconds),
-  energy: field((c) => c.attrs.get('resources_used.energy_used') ?? null, (t) => (t === null ? null : String(t))),
+  energy: field(
+    (c) => c.attrs.get('resources_used.energy_used') ?? null,
+    (t) => (t === null ? null : String(t)),
+  ),
   mem_bytes: field((c) => c.record.mem_used_bytes),
   vmem_bytes: field((c) => c.record.vmem_used_bytes),
   walltime: field((c) => c.record.walltime_used_seconds, hms),
 };
-const nested = (checks: Record<string, Check>): Check => (theirs, ctx) => {
-  for (const [key, value] of Object.entries(theirs)) {
-    expect(checks[key], `unhandled expected key ${key}`).toBeDefined();
-    checks[key]!(value, ctx);
-  }
-};
+const nested =
+  (checks: Record<string, Check>): Check =>
+  (theirs, ctx) => {
+    for (const [key, value] of Object.entries(theirs)) {
+      expect(checks[key], `unhandled expected key ${key}`).toBeDefined();
+      checks[key]!(value, ctx);
+    }
+  };
 const HNORMALISE: Record<string, Check> = {
   datestamp: field((c) => c.line.slice(0, 19)),
   // hnormalise keeps number[arrayId].master.cluster and drops the rest of the domain; we keep it all.
@@ -160,10 +181,13 @@ const HNORMALISE: Record<string, Check> = {
   etime: field((c) => c.record.etime, iso),
   start: field((c) => c.record.start, iso),
   end: field((c) => c.record.end, iso),
-  exec_host: field((c) => parseExecHost(c.record.exec_host), (hs: Array<{ name: string; cores: number[] }>) => ({
-    hosts: hs.map((h) => h.name),
-    cores: hs.reduce((n, h) => n + h.cores.length, 0),
-  })),
+  exec_host: field(
+    (c) => parseExecHost(c.record.exec_host),
+    (hs: Array<{ name: string; cores: number[] }>) => ({
+      hosts: hs.map((h) => h.name),
+      cores: hs.reduce((n, h) => n + h.cores.length, 0),
+    }),
+  ),
   resource_request: nested(HNORMALISE_REQUEST),
   resource_usage: nested(HNORMALISE_USAGE),
   total_execution_slots: field((c) => c.record.ncpus),
@@ -178,7 +202,11 @@ const OSC: Record<string, Check> = {
   'tasks()': (theirs, c) => {
     expect(c.attrs.get('Resource_Request_2.0')).toBe('-L');
     expect(c.stray.every((s) => s === '-L')).toBe(true);
-    expect(Array(1 + c.stray.length).fill(c.attrs.get('tasks')).join('+')).toBe(theirs);
+    expect(
+      Array(1 + c.stray.length)
+        .fill(c.attrs.get('tasks'))
+        .join('+'),
+    ).toBe(theirs);
     expect(c.record.end).not.toBeNull();
   },
   numeric_jobid: field((c) => Number(c.record.job_id.split('.')[0])),
@@ -209,7 +237,10 @@ const NCAR: Record<string, Check> = {
     expect(c.record.ncpus).toBe(t);
   },
   run_count: field((c) => c.record.run_count),
-  end: field((c) => c.record.end, (t) => (t === '' ? null : t)),
+  end: field(
+    (c) => c.record.end,
+    (t) => (t === '' ? null : t),
+  ),
   'get_nodes()': field(hosts),
   _raw_record: NOT_FROM_LINE, // pbsparse keeps the line; we keep file and line number in origin
 };
@@ -295,7 +326,9 @@ describe('PBS-Logs header split (every record type)', () => {
       if (!head.ok) throw new Error(head.reason);
       const { stamp, type, id, payload } = head.header;
       const p2 = (n: number) => String(n).padStart(2, '0');
-      expect(`${p2(stamp.month)}/${p2(stamp.day)}/${stamp.year} ${p2(stamp.hour)}:${p2(stamp.minute)}:${p2(stamp.second)}`).toBe(entry.expected.datetime);
+      expect(`${p2(stamp.month)}/${p2(stamp.day)}/${stamp.year} ${p2(stamp.hour)}:${p2(stamp.minute)}:${p2(stamp.second)}`).toBe(
+        entry.expected.datetime,
+      );
       expect(type).toBe(entry.expected.record_type);
       expect(id).toBe(entry.expected.id);
       expect(payload).toBe(entry.expected.message); // S records keep their trailing space
@@ -316,7 +349,8 @@ describe('fixture fragments', () => {
 
   it('torque2db memory strings (KiB), except its "516b" = 516 KiB bug', () => {
     for (const { input, kb } of load('torque2db.json').memory_string_fragments) {
-      if (input === '516b') expect(parseSize(input)).toBe(516); // bytes, as PBS means it
+      if (input === '516b')
+        expect(parseSize(input)).toBe(516); // bytes, as PBS means it
       else expect(parseSize(input), input).toBe(kb * 1024);
     }
   });

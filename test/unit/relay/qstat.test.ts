@@ -126,7 +126,7 @@ describe('qstat output that is not valid JSON', () => {
     expect(only(text).job_id).toBe(BAW_ID);
   });
 
-  it('invalid \\\' and \\, escapes from the environment (openpbs PR #2049)', () => {
+  it("invalid \\' and \\, escapes from the environment (openpbs PR #2049)", () => {
     const text = bawText.replace('"PBS_O_SYSTEM": "Linux"', '"PBS_O_SYSTEM": "Lin\\,ux",\n            "QUOTE": "it\\\'s"');
     expect(() => JSON.parse(text)).toThrow();
     expect(only(text).jobname).toBe('testname');

@@ -80,11 +80,16 @@ function dataset(): { events: Row[]; links: Link[] } {
     const u = users[i % 3]!;
     const base = { event_id: e.id, start: e.start };
     switch (i % 10) {
-      case 6: return [{ ...base, user_id: u.id, project_id: null, allocation_id: null, status: 'partial' }];
-      case 7: return [{ ...base, user_id: null, project_id: null, allocation_id: null, status: 'unresolved' }];
-      case 8: return [{ ...base, user_id: null, project_id: p.id, allocation_id: null, status: 'manual' }];
-      case 9: return []; // not mapped yet
-      default: return [{ ...base, user_id: u.id, project_id: p.id, allocation_id: p.allocation, status: 'resolved' }];
+      case 6:
+        return [{ ...base, user_id: u.id, project_id: null, allocation_id: null, status: 'partial' }];
+      case 7:
+        return [{ ...base, user_id: null, project_id: null, allocation_id: null, status: 'unresolved' }];
+      case 8:
+        return [{ ...base, user_id: null, project_id: p.id, allocation_id: null, status: 'manual' }];
+      case 9:
+        return []; // not mapped yet
+      default:
+        return [{ ...base, user_id: u.id, project_id: p.id, allocation_id: p.allocation, status: 'resolved' }];
     }
   });
   return { events, links };
@@ -93,7 +98,9 @@ function dataset(): { events: Row[]; links: Link[] } {
 const data = dataset();
 
 async function seed(db: Database): Promise<void> {
-  await db.execute(sql`INSERT INTO projects (id, name) SELECT x.id, x.name FROM jsonb_to_recordset(${JSON.stringify(projects)}::jsonb) AS x(id uuid, name text)`);
+  await db.execute(
+    sql`INSERT INTO projects (id, name) SELECT x.id, x.name FROM jsonb_to_recordset(${JSON.stringify(projects)}::jsonb) AS x(id uuid, name text)`,
+  );
   await db.execute(sql`INSERT INTO allocations (id, project_id, kind, valid_from)
     SELECT x.allocation, x.id, 'hpc', '2000-01-01' FROM jsonb_to_recordset(${JSON.stringify(projects)}::jsonb) AS x(id uuid, allocation uuid)`);
   await db.execute(sql`INSERT INTO users (id, username, email) SELECT x.id, x.username, x.username || '@example.org'
@@ -132,15 +139,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const events = data.events.map((e) => e.id);
-  await plain.execute(sql`DELETE FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(events.map((id) => sql`${id}`), sql`, `)})`);
-  await plain.execute(sql`DELETE FROM resource_usage_events WHERE natural_key IN (SELECT md5(${tag} || g) FROM generate_series(0, ${events.length}) g)`);
+  await plain.execute(
+    sql`DELETE FROM resource_usage_event_links WHERE event_id::text IN (${sql.join(
+      events.map((id) => sql`${id}`),
+      sql`, `,
+    )})`,
+  );
+  await plain.execute(
+    sql`DELETE FROM resource_usage_events WHERE natural_key IN (SELECT md5(${tag} || g) FROM generate_series(0, ${events.length}) g)`,
+  );
   await plain.execute(sql`DELETE FROM users WHERE username LIKE ${`${tag}-%`}`);
   await plain.execute(sql`DELETE FROM projects WHERE name LIKE ${`${tag}-%`}`);
   await gateway?.close();
 });
 
-const query = (q: Record<string, string>): UsageQuery =>
-  UsageQuerySchema.parse({ from: `${YEAR - 1}-12-01`, to: `${YEAR + 1}-04-01`, ...q });
+const query = (q: Record<string, string>): UsageQuery => UsageQuerySchema.parse({ from: `${YEAR - 1}-12-01`, to: `${YEAR + 1}-04-01`, ...q });
 const GROUPINGS: UsageDimension[][] = [[], ['cluster'], ['user'], ['project', 'user', 'allocation', 'cluster', 'source']];
 
 describe('bucketing: time_bucket (TimescaleDB) and date_trunc give the same reports', () => {
@@ -166,7 +179,12 @@ describe('bucketing: time_bucket (TimescaleDB) and date_trunc give the same repo
   });
 
   it('with filters too', async () => {
-    for (const filter of <Record<string, string>[]>[{ project: projects[0]!.name }, { user: `${users[1]!.username},${users[2]!.id}` }, { allocation: projects[2]!.allocation }, { source: 'openstack' }]) {
+    for (const filter of <Record<string, string>[]>[
+      { project: projects[0]!.name },
+      { user: `${users[1]!.username},${users[2]!.id}` },
+      { allocation: projects[2]!.allocation },
+      { source: 'openstack' },
+    ]) {
       const q = query({ bucket: 'week', group_by: 'project,user', cluster: CLUSTERS.join(','), ...filter });
       const withTimeBucket = await queryUsage(timescale, q);
       expect(withTimeBucket.rows.length, JSON.stringify(filter)).toBeGreaterThan(0);
@@ -176,7 +194,10 @@ describe('bucketing: time_bucket (TimescaleDB) and date_trunc give the same repo
 
   it('buckets in UTC whatever the session time zone', async () => {
     const dialect = new PgDialect();
-    for (const [db, bucketing] of [[timescale, 'time_bucket'], [plain, 'date_trunc']] as const) {
+    for (const [db, bucketing] of [
+      [timescale, 'time_bucket'],
+      [plain, 'date_trunc'],
+    ] as const) {
       const statement = dialect.sqlToQuery(usageStatement(query({ bucket: 'week', cluster: CLUSTERS.join(',') }), bucketing, 10_000));
       const utc = await db.$client.query(statement.sql, statement.params);
       const [, chatham] = await db.$client.transaction([
@@ -194,10 +215,13 @@ describe('bucketing: time_bucket (TimescaleDB) and date_trunc give the same repo
       for (const groupBy of GROUPINGS) {
         // The TimescaleDB database holds this test's rows only: no filter needed.
         const { rows } = await queryUsage(timescale, query({ bucket, ...(groupBy.length ? { group_by: groupBy.join(',') } : {}) }));
-        const got = Object.fromEntries(Object.keys(expected).map((k) => [k, rows.reduce((s, r) => s + (r as unknown as Record<string, number>)[k]!, 0)]));
+        const got = Object.fromEntries(
+          Object.keys(expected).map((k) => [k, rows.reduce((s, r) => s + (r as unknown as Record<string, number>)[k]!, 0)]),
+        );
         expect(got, `${bucket} ${groupBy}`).toEqual(expected);
         if (groupBy.includes('cluster')) expect(rows.some((r) => r.cluster === null)).toBe(true);
-        if (groupBy.includes('project')) expect(rows.filter((r) => r.unmapped).every((r) => r.project_id === null || r.user_id === null || r.allocation_id === null)).toBe(true);
+        if (groupBy.includes('project'))
+          expect(rows.filter((r) => r.unmapped).every((r) => r.project_id === null || r.user_id === null || r.allocation_id === null)).toBe(true);
       }
     }
   });

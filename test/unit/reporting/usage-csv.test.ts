@@ -6,15 +6,31 @@ import { csvField, usageCsv } from '../../../src/reporting/usage-csv.ts';
 describe('usage CSV (RFC 4180)', () => {
   it('quotes only fields that need it, doubling quotes; null is an empty field', () => {
     expect(['plain', 'a,b', 'say "hi"', 'two\r\nlines', 'lf\nonly', 'cr\ronly', '', null, undefined, 12.5, false].map(csvField)).toEqual([
-      'plain', '"a,b"', '"say ""hi"""', '"two\r\nlines"', '"lf\nonly"', '"cr\ronly"', '', '', '', '12.5', 'false',
+      'plain',
+      '"a,b"',
+      '"say ""hi"""',
+      '"two\r\nlines"',
+      '"lf\nonly"',
+      '"cr\ronly"',
+      '',
+      '',
+      '',
+      '12.5',
+      'false',
     ]);
   });
 
   it('a header line with the columns of the grouping, one CRLF-ended line per row', () => {
     const metrics = Object.fromEntries(METRIC_KEYS.map((k, i) => [k, i * 1.5])) as Record<(typeof METRIC_KEYS)[number], number>;
     const row: UsageRow = {
-      bucket_start: '2026-01-01T00:00:00Z', project: 'a, "b"', project_id: null, cluster: null,
-      unmapped: true, events: 3, unmapped_events: 1, ...metrics,
+      bucket_start: '2026-01-01T00:00:00Z',
+      project: 'a, "b"',
+      project_id: null,
+      cluster: null,
+      unmapped: true,
+      events: 3,
+      unmapped_events: 1,
+      ...metrics,
     };
     const report: UsageReport = { from: '', to: '', bucket: 'day', group_by: ['project', 'cluster'], rows: [row] };
     expect(usageCsv(report)).toBe(

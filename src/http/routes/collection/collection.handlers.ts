@@ -15,7 +15,10 @@ export const runs: RouteHandler<typeof runsRoute, AppEnv> = async (c) => {
 
 export const status: RouteHandler<typeof statusRoute, AppEnv> = async (c) => {
   const { config, db } = c.var.services;
-  const rows = await clusterStatus(db, config.RELAYS.map((r) => r.cluster));
+  const rows = await clusterStatus(
+    db,
+    config.RELAYS.map((r) => r.cluster),
+  );
   const url = new Map(config.RELAYS.map((r) => [r.cluster, r.url]));
   return c.json({ clusters: rows.map((r) => ({ ...r, relay: url.get(r.cluster) ?? '' })) }, 200);
 };

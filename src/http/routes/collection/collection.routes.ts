@@ -1,10 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import {
-  BackfillRequestSchema,
-  BackfillResponseSchema,
-  ClusterCollectionStatusSchema,
-  MAX_BACKFILL_DAYS,
-} from '../../../contracts/collection.ts';
+import { BackfillRequestSchema, BackfillResponseSchema, ClusterCollectionStatusSchema, MAX_BACKFILL_DAYS } from '../../../contracts/collection.ts';
 import { CollectionRunSchema } from '../../../db/row-schemas.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
 import { ADMIN_KEY_SCHEME } from '../../security.ts';

@@ -147,7 +147,9 @@ ${bars}
 
 function renderLegend(totals: ProjectTotal[], days: number): Html {
   const rows = totals.map(
-    (t) => html`<tr class="${t.series.kind === 'unmapped' ? 'unmapped' : ''}" data-project="${t.project ?? 'unmapped'}" data-core-seconds="${t.core_seconds}">
+    (
+      t,
+    ) => html`<tr class="${t.series.kind === 'unmapped' ? 'unmapped' : ''}" data-project="${t.project ?? 'unmapped'}" data-core-seconds="${t.core_seconds}">
 <td><svg class="swatch" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="${t.series.fill}"/></svg></td>
 <td>${t.project ?? html`<em>unmapped</em> <span class="muted">(no project: see unresolved links above)</span>`}${t.series.kind === 'other' ? html` <span class="muted">(in ${t.series.label})</span>` : null}</td>
 <td class="num">${formatCoreHours(t.core_seconds)}</td><td class="num">${formatCoreSeconds(t.core_seconds)}</td>

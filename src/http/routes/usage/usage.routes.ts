@@ -1,11 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import {
-  MAX_USAGE_ROWS,
-  MAX_USAGE_SPAN_DAYS,
-  UsageCsvSchema,
-  UsageQuerySchema,
-  UsageReportSchema,
-} from '../../../contracts/usage-report.ts';
+import { MAX_USAGE_ROWS, MAX_USAGE_SPAN_DAYS, UsageCsvSchema, UsageQuerySchema, UsageReportSchema } from '../../../contracts/usage-report.ts';
 import { requireReadKey } from '../../middleware/auth.ts';
 import { READ_KEY_SCHEME } from '../../security.ts';
 import { problemResponses } from '../../problem.ts';

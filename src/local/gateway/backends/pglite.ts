@@ -1,14 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, protocol } from '@electric-sql/pglite';
 import { type Backend, PINNED_SETTINGS, RESET_SQL, type Session } from '../backend.ts';
-import {
-  type Cell,
-  GatewayError,
-  type NeonField,
-  PostgresError,
-  type StatementOutcome,
-  toNeonField,
-} from '../protocol.ts';
+import { type Cell, GatewayError, type NeonField, PostgresError, type StatementOutcome, toNeonField } from '../protocol.ts';
 
 type Message = { name: string } & Record<string, unknown>;
 
@@ -62,9 +55,7 @@ export class PGliteBackend implements Backend {
 
   private async open(): Promise<PGlite> {
     if (this.options.dataDir) mkdirSync(this.options.dataDir, { recursive: true });
-    const db = this.options.create
-      ? await this.options.create()
-      : await PGlite.create(this.options.dataDir ? { dataDir: this.options.dataDir } : {});
+    const db = this.options.create ? await this.options.create() : await PGlite.create(this.options.dataDir ? { dataDir: this.options.dataDir } : {});
     await db.runExclusive(() => this.pin(db));
     return db;
   }

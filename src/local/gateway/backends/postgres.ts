@@ -1,13 +1,6 @@
 import pg from 'pg';
 import { type Backend, PINNED_SETTINGS, RESET_SQL, type Session } from '../backend.ts';
-import {
-  type Cell,
-  type ConnectionTarget,
-  GatewayError,
-  PostgresError,
-  type StatementOutcome,
-  toNeonField,
-} from '../protocol.ts';
+import { type Cell, type ConnectionTarget, GatewayError, PostgresError, type StatementOutcome, toNeonField } from '../protocol.ts';
 
 /** Every OID comes back as PostgreSQL's own text: the driver on the other side parses it. */
 const rawTypes = { getTypeParser: () => (value: string) => value };
@@ -20,8 +13,22 @@ export interface PostgresBackendOptions {
 }
 
 const ERROR_FIELDS = [
-  'severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine',
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
 ] as const;
 
 function isDatabaseError(err: unknown): err is pg.DatabaseError {
@@ -163,8 +170,8 @@ export class PostgresBackend implements Backend {
 
 function toOutcome(res: pg.QueryResult<unknown[]>): StatementOutcome {
   const fields = (res.fields ?? []).map(toNeonField);
-  const tag = res.command ? [res.command, res.command === 'INSERT' ? '0' : undefined, res.rowCount ?? undefined]
-    .filter((w) => w !== undefined)
-    .join(' ') : null;
+  const tag = res.command
+    ? [res.command, res.command === 'INSERT' ? '0' : undefined, res.rowCount ?? undefined].filter((w) => w !== undefined).join(' ')
+    : null;
   return { fields, rows: (res.rows ?? []) as Cell[][], commandTag: tag };
 }
