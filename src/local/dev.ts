@@ -80,7 +80,9 @@ async function stop(code: number): Promise<never> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 // Last resort if we die another way: never leave workerd or the relay behind.
-process.on('exit', () => children.forEach((c) => signalGroup(c, 'SIGKILL')));
+process.on('exit', () => {
+  for (const c of children) signalGroup(c, 'SIGKILL');
+});
 
 const gateway = await startGateway({
   port: GATEWAY_PORT,

@@ -99,7 +99,7 @@ export async function benchMapping(databaseUrl: string): Promise<Record<string, 
   const clearLinks = () => pool.query(`DELETE FROM resource_usage_event_links WHERE event_id IN (${events})`, [tag]);
   const log = console.info;
   try {
-    let t = performance.now();
+    const t = performance.now();
     await seed(pool, tag);
     await pool.query('ANALYZE resource_usage_events; ANALYZE users; ANALYZE projects; ANALYZE allocations');
     console.log(`seeded ${EVENTS} events, ${USERS} users, ${PROJECTS} projects in ${((performance.now() - t) / 1000).toFixed(1)} s`);

@@ -86,7 +86,7 @@ export async function benchReporting(databaseUrl: string): Promise<Record<string
   try {
     await migrateDatabase({ databaseUrl: benchUrl, sqlUrl: gateway.sqlUrl });
     await client.connect();
-    let t = performance.now();
+    const t = performance.now();
     const events = await load(client);
     const {
       rows: [members],

@@ -103,6 +103,7 @@ export async function expectSameAsPg(
   text: string,
   params: unknown[] = [],
   opts: { arrayMode?: boolean } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: rows of any query, each test reads the columns it asked for
 ): Promise<any[]> {
   const arrayMode = opts.arrayMode ?? false;
   const viaGateway = await sql.query(text, params, { fullResults: true, arrayMode });
@@ -116,6 +117,7 @@ export async function expectSameAsPg(
   expect(viaGateway.fields, `fields of ${text}`).toEqual(direct.fields.map((f) => ({ ...f })));
   expect(viaGateway.command).toBe(direct.command ?? '');
   expect(viaGateway.rowCount).toBe(direct.rowCount);
+  // biome-ignore lint/suspicious/noExplicitAny: as above
   return viaGateway.rows as any[];
 }
 

@@ -156,7 +156,13 @@ export async function startRelayProcess(options: RelayProcessOptions = {}): Prom
     const found = lines.find(match);
     if (found) return Promise.resolve(found);
     return new Promise<RelayLogLine>((resolve, reject) => {
-      const waiter = { match, resolve: (l: RelayLogLine) => (clearTimeout(timer), resolve(l)) };
+      const waiter = {
+        match,
+        resolve: (l: RelayLogLine) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
         reject(new Error(`no matching relay log line within ${timeoutMs} ms:\n${output.slice(-4000)}`));

@@ -26,8 +26,18 @@ function countingServices(database: Database = db) {
   const counted = new Proxy(database, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
-      if (prop === 'execute') return (...args: unknown[]) => (count.statements++, (value as (...a: unknown[]) => unknown).apply(target, args));
-      if (prop === 'batch') return (items: unknown[]) => (count.requests++, (value as (i: unknown[]) => unknown).apply(target, [items]));
+      if (prop === 'execute') {
+        return (...args: unknown[]) => {
+          count.statements++;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      if (prop === 'batch') {
+        return (items: unknown[]) => {
+          count.requests++;
+          return (value as (i: unknown[]) => unknown).apply(target, [items]);
+        };
+      }
       return value;
     },
   });

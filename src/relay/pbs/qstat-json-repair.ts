@@ -50,16 +50,16 @@ function scanString(text: string, open: number, wantRepair: boolean): { end: num
       continue;
     }
     if (c === '"') {
-      if (closesString(text, i)) return { end: i + 1, json: wantRepair ? out + '"' : '' };
+      if (closesString(text, i)) return { end: i + 1, json: wantRepair ? `${out}"` : '' };
       if (wantRepair) out += '\\"';
       i++;
       continue;
     }
-    if (c === '\n') return { end: i, json: wantRepair ? out + '"' : '' };
+    if (c === '\n') return { end: i, json: wantRepair ? `${out}"` : '' };
     if (wantRepair) out += c < ' ' ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c;
     i++;
   }
-  return { end: i, json: wantRepair ? out + '"' : '' };
+  return { end: i, json: wantRepair ? `${out}"` : '' };
 }
 
 /** Rewrite qstat's JSON into something JSON.parse accepts, when the damage is local. */

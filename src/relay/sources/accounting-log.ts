@@ -95,7 +95,13 @@ function openDayFile(file: DayFile, signal: AbortSignal, readBytes: number, reus
   // pipeline() destroys both streams when either fails, so a read error or a truncated gzip member
   // surfaces as an error of the stream we iterate.
   const input = pipeline(raw, createGunzip({ chunkSize: readBytes }), () => {});
-  return { input, close: () => (raw.destroy(), input.destroy()) };
+  return {
+    input,
+    close: () => {
+      raw.destroy();
+      input.destroy();
+    },
+  };
 }
 
 /**

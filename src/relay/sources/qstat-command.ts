@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { splitCommand } from '../config.ts';
-import { type JobSource, type SourceStats, type Window } from '../source.ts';
+import type { JobSource, SourceStats, Window } from '../source.ts';
 import { parseQstatJson } from './qstat.ts';
 
 /**

@@ -191,6 +191,7 @@ describe('PayloadReader', () => {
       reader.read(`;;${p}`, 2);
       const fromString = [...keys].map((key) => reader.get(key));
       const bytes = Buffer.from(`;;${p}`, 'utf8');
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test asks whether the payload is all ASCII, control characters included
       const ascii = /^[\x00-\x7f]*$/.test(p);
       const readAll = reader.readBytes(bytes, 0, 2, bytes.length);
       const fromBytes = ascii ? [...keys].map((key) => reader.get(key)) : expected;

@@ -15,7 +15,8 @@ import { splitAccountingHeader, tokenizePayload } from '../../support/pbs-refere
 import { parseNodesSpec } from '../../../src/relay/pbs/resources.ts';
 import { parseDuration, parseSize } from '../../../src/relay/pbs/values.ts';
 
-type Json = any; // fixture JSON, shaped differently by each source
+// biome-ignore lint/suspicious/noExplicitAny: fixture JSON, shaped differently by each source, read field by field
+type Json = any;
 
 interface Entry {
   id: string;

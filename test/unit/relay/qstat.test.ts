@@ -4,7 +4,8 @@ import { type JobRecord, JobRecordSchema } from '../../../src/contracts/job-reco
 import { parseDuration } from '../../../src/relay/pbs/values.ts';
 import { parseQstatJson, parseQstatTime } from '../../../src/relay/sources/qstat.ts';
 
-type Json = any; // fixture JSON
+// biome-ignore lint/suspicious/noExplicitAny: fixture JSON, read field by field
+type Json = any;
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../../fixtures/pbs/qstat-json/${name}`, import.meta.url), 'utf8')) as Json;
 const baw = fixture('baw-server_qstat_xf_json_finished_job.json');

@@ -1,5 +1,6 @@
 import type { RouteHandler } from '@hono/zod-openapi';
 import { accepts } from 'hono/accepts';
+import type { UsageReport } from '../../../contracts/usage-report.ts';
 import { queryUsage, ReportTooLargeError } from '../../../reporting/query-usage.ts';
 import { usageCsv } from '../../../reporting/usage-csv.ts';
 import type { AppEnv } from '../../app-env.ts';
@@ -12,7 +13,7 @@ const JSON_TYPE = 'application/json';
 export const getUsage: RouteHandler<typeof usageRoute, AppEnv> = async (c) => {
   const query = c.req.valid('query');
   const format = accepts(c, { header: 'Accept', supports: [JSON_TYPE, CSV], default: JSON_TYPE });
-  let report;
+  let report: UsageReport;
   try {
     report = await queryUsage(c.var.services.db, query);
   } catch (err) {
