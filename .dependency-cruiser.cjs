@@ -1,5 +1,5 @@
 /**
- * The layers of src/, lowest first (README, "Layout"; docs/architecture.md, "Layers"), checked by
+ * The layers of src/, lowest first (README, "Layout of src/"; docs/architecture.md, "Layers of src/"), checked by
  * `npm run lint:deps` (part of `npm run lint`, run in .ci/run). An import may only go down a floor or
  * stay inside its own folder; type-only imports count too.
  *

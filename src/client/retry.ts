@@ -8,7 +8,7 @@ import type { SendFailure } from './report.ts';
 /**
  * Network errors, timeouts, 429 and 5xx are transient; every other answer (400, 401, 413, 415,
  * 422, …) would be the same on the next attempt, and a 2xx that does not match the contract is a
- * version mismatch, not a hiccup. Retrying is always safe: ingest is idempotent (architecture §1).
+ * version mismatch, not a hiccup. Retrying is always safe: ingest is idempotent (docs/architecture.md §1).
  */
 export function isRetryable(failure: SendFailure): boolean {
   switch (failure.kind) {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { JOB_SOURCES } from './relay-api.ts';
 
 /**
- * The relay's job record (architecture §2): one finished job (or one requeued attempt) as one JSON
+ * The relay's job record (docs/architecture.md §2): one finished job (or one requeued attempt) as one JSON
  * object per NDJSON line. Null when unknown. Sizes in bytes, durations in seconds, times RFC 3339 UTC.
  */
 const nullableString = z.string().nullable();

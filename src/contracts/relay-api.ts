@@ -1,5 +1,5 @@
 /**
- * The relay's API names (architecture §2), without any schema library: the relay imports these at
+ * The relay's API names (docs/architecture.md §2), without any schema library: the relay imports these at
  * start-up and stays free of zod there (about 14 MB of resident memory it does not need to serve).
  */
 export const JOB_SOURCES = ['accounting', 'qstat', 'db'] as const;

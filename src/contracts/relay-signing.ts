@@ -1,5 +1,5 @@
 /**
- * Signed requests between the Worker and the relay (architecture §2):
+ * Signed requests between the Worker and the relay (docs/architecture.md §2):
  * `X-Relay-Timestamp` = unix seconds, `X-Relay-Signature` = hex HMAC-SHA256 of
  * `timestamp + "\n" + METHOD + "\n" + path-with-query` under a shared secret. Several secrets may be
  * accepted at once (rotation); a timestamp more than 300 s off is refused.

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 
-/** Usage event schema 1.0: the ingest contract (architecture §1). One zod schema per wire shape. */
+/** Usage event schema 1.0: the ingest contract (docs/architecture.md §1). One zod schema per wire shape. */
 
 export const SOURCES = ['pbs', 'openstack'] as const;
 export type Source = (typeof SOURCES)[number];

@@ -13,7 +13,7 @@ function canonicalIdentity(i: Identity): string {
 const instant = (dateTime: string) => new Date(dateTime).toISOString();
 
 /**
- * The natural key of an event (architecture §1) as canonical text: source, window, cluster, project,
+ * The natural key of an event (docs/architecture.md §1) as canonical text: source, window, cluster, project,
  * jobname and the SET of identities (order and repeats do not matter). The database stores its
  * SHA-256 (`natural_key`, computed in SQL: hashing 1000 keys there costs far less than in the Worker).
  */

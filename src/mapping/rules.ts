@@ -1,5 +1,5 @@
 /**
- * The link-mapping rules (architecture §4), as data the SQL in map-events.ts follows, and the pure
+ * The link-mapping rules (docs/architecture.md §4), as data the SQL in map-events.ts follows, and the pure
  * helpers of the consumer. Raise RULE_VERSION whenever a rule changes: every link records the
  * version that wrote it, so links from older rules can be found and re-run.
  */

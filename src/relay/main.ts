@@ -1,5 +1,5 @@
 /**
- * `npm run relay` — the on-site relay (architecture §2): serves PBS job records to the Worker over
+ * `npm run relay` — the on-site relay (docs/architecture.md §2): serves PBS job records to the Worker over
  * signed HTTP. Configuration comes from the environment (README, "Relay"); logs are JSON lines on stdout.
  */
 import { existsSync, statSync } from 'node:fs';

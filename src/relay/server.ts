@@ -8,7 +8,7 @@ import { errorMessage, streamJobs } from './ndjson.ts';
 import type { JobSource, Window } from './source.ts';
 
 /**
- * The relay's HTTP API (architecture §2): `GET /v1/health` and `GET /v1/jobs?from=&to=[&source=]`.
+ * The relay's HTTP API (docs/architecture.md §2): `GET /v1/health` and `GET /v1/jobs?from=&to=[&source=]`.
  * Every request is signed (relay-signing.ts), unknown paths included; errors are problem+json.
  *
  * Without `source`, /v1/jobs reads every configured source in turn (accounting, qstat, db) and writes

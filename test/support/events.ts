@@ -1,6 +1,6 @@
 import type { UsageEventInput } from '../../src/contracts/usage-event.ts';
 
-/** The seed's curl example (../shared/seed/resource-usage-system.md), exactly as existing collectors send it. */
+/** The seed design's curl example (README, "Try it"), exactly as existing collectors send it. */
 export const SEED_CURL_EVENT = {
   schema_version: '1.0',
   source: 'pbs',

@@ -3,7 +3,7 @@ import type { UsageEventInput } from '../../contracts/usage-event.ts';
 import { DAY_MS } from '../../lib/utc-day.ts';
 
 /**
- * The PBS transform (architecture §3), pure and streaming: feed it job records one at a time, then
+ * The PBS transform (docs/architecture.md §3), pure and streaming: feed it job records one at a time, then
  * take one usage event per (project, user, UTC day of the job's end). Memory grows with the number
  * of groups, never with the number of jobs. Totals are conserved: every metric of the events sums
  * to the same metric summed over the jobs.

@@ -1,7 +1,7 @@
 /**
  * Neon's SQL-over-HTTP wire format: request parsing, parameter conversion and
  * response/error shapes. Pure functions; no I/O. See
- * ../shared/docs/neon-http-protocol.md §3 for the rules followed here.
+ * docs/local-gateway.md ("The wire rules it follows") for the rules followed here.
  */
 
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;

@@ -86,7 +86,7 @@ function epochOf(slot: number): number | null | undefined {
 /**
  * One accounting line → a job record, a deliberate skip, or a malformed line (never throws).
  *
- * - `E` (job ended) and `R` (an attempt that was requeued; it carries that attempt's usage, §B.7) become
+ * - `E` (job ended) and `R` (an attempt that was requeued; it carries that attempt's usage: docs/relay.md, "PBS input formats") become
  *   records with `origin.record` = the type; every other type is skipped, and so is an `R` with an
  *   empty payload or without `end` (Torque writes those; there is nothing to count or date).
  * - Array parents `123[]` are skipped; sub-jobs `123[4].server` are kept with their full id.

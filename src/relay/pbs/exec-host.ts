@@ -10,7 +10,7 @@ export interface ExecHost {
 const SLOT_ITEM = /^(\d+)(?:-(\d+))?$/;
 
 /**
- * Parse `exec_host` (§B.4): `host/slot[,slot|a-b]*[*count]` joined by `+`, for Torque ≤ 4 (one part
+ * Parse `exec_host` (docs/relay.md, "PBS input formats"): `host/slot[,slot|a-b]*[*count]` joined by `+`, for Torque ≤ 4 (one part
  * per core), Torque ≥ 5.1 (ranges) and PBS Pro (`c1/0*13`). Null when any part is unreadable.
  * PBS Pro's `host/0*0` (a chunk without cpus) counts 0 cores (XDMoD counts 2, a quirk of its loop).
  */

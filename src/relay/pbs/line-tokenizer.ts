@@ -1,5 +1,5 @@
 /**
- * The accounting line tokenizer (pbs-accounting-format.md §B.1, §B.5):
+ * The accounting line tokenizer (docs/relay.md, "PBS input formats": accounting log files, quoting):
  * `MM/DD/YYYY HH:MM:SS;T;JOBID;payload`, the header split with maxsplit 3 on `;` (values such as
  * `account="…"` may contain `;`), then the payload read as `key=value` pairs by name.
  */

@@ -1,5 +1,5 @@
 /**
- * Repairs for the JSON that `qstat -f -F json` is known to emit (pbs-accounting-format.md §B.8):
+ * Repairs for the JSON that `qstat -f -F json` is known to emit (docs/relay.md, "PBS input formats": qstat):
  * unescaped `"` inside strings, invalid `\'` and `\,` escapes, bare values such as `005` or `True`,
  * raw control characters, trailing and doubled commas, and text mixed in around (or between) JSON objects.
  *

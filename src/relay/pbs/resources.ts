@@ -125,7 +125,7 @@ export interface JobResources {
 }
 
 /**
- * Derive the resource fields of a job (§B.3 mapping), by attribute name:
+ * Derive the resource fields of a job (docs/relay.md, "PBS input formats"), by attribute name:
  * - ncpus: `Resource_List.ncpus`, else `total_execution_slots`, else nodes × ppn, else the cores of
  *   exec_host (else Σ exec_vnode ncpus); and never fewer than the cores exec_host lists: Torque keeps a
  *   default `Resource_List.ncpus=1` beside `nodes=1:ppn=4` (XDMoD vector "TORQUE 5.0.1").

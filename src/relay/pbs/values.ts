@@ -1,5 +1,5 @@
 /**
- * Value parsers for PBS accounting records and qstat output (pbs-accounting-format.md §B.4).
+ * Value parsers for PBS accounting records and qstat output (docs/relay.md, "PBS input formats": values).
  * Each returns null for anything it cannot read exactly: a wrong number is worse than none.
  */
 

@@ -14,7 +14,7 @@ import { migrationStatements } from '../../support/migrations.ts';
 
 /**
  * The hypertable path, for real, on the TimescaleDB build of PGlite (a pinned dev-only package; see
- * ../shared/docs/toolchain.md), and the plain-table path on the test database (PGlite or PostgreSQL 15).
+ * docs/local-gateway.md, "Backends"), and the plain-table path on the test database (PGlite or PostgreSQL 15).
  */
 let gateway: Gateway;
 const COLUMNS_SQL = `SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns
