@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DAY_MS } from '../lib/utc-day.ts';
 
 export interface DemoLogOptions {
   dir: string;
@@ -83,7 +84,7 @@ export async function writeDemoAccountingLog(opts: DemoLogOptions): Promise<Demo
   for (const day of opts.days) {
     const dayStart = Date.parse(`${day}T00:00:00Z`);
     for (let i = 0; i < opts.jobsPerDay; i++) {
-      const end = dayStart + Math.floor(((i + rand()) / opts.jobsPerDay) * 86_400_000);
+      const end = dayStart + Math.floor(((i + rand()) / opts.jobsPerDay) * DAY_MS);
       const walltime = 60 + Math.floor(rand() * 7200);
       const ncpus = [1, 2, 4, 8, 16][Math.floor(rand() * 5)]!;
       const cput = Math.floor(walltime * ncpus * (0.5 + rand() * 0.5));
