@@ -84,6 +84,30 @@ export const ConfigSchema = z
   });
 export type Config = z.output<typeof ConfigSchema>;
 
+/**
+ * How each key reaches a deployed Worker (`npm run deploy:setup`, src/deploy/). The compiler holds this
+ * table to ConfigSchema: a new key does not type-check until it says here whether it is a secret.
+ * - `key`: a secret key: put when given in the environment, kept when already set, else generated (32 random bytes, hex);
+ * - `secret`: a secret given on every run (environment or prompt), such as the database's connection string;
+ * - `optional-secret`: a secret put when given in the environment (site settings kept out of git), kept otherwise;
+ * - `var`: a plain setting with a default: `[env.<name>.vars]` in wrangler.toml when it must change;
+ * - `local`: local development and tests only; never deployed.
+ */
+export const CONFIG_DEPLOYMENT = {
+  DATABASE_URL: 'secret',
+  DATABASE_HTTP_URL: 'local',
+  COLLECTOR_API_KEY: 'key',
+  ADMIN_API_KEY: 'key',
+  READ_API_KEY: 'key',
+  INGEST_MAX_BODY_BYTES: 'var',
+  RELAYS: 'optional-secret',
+  RELAY_SECRET: 'key',
+  COLLECT_START_DATE: 'var',
+  COLLECT_MAX_DAYS_PER_RUN: 'var',
+  COLLECT_DELAY_MINUTES: 'var',
+} as const satisfies Record<keyof z.input<typeof ConfigSchema>, 'key' | 'secret' | 'optional-secret' | 'var' | 'local'>;
+export type ConfigKey = keyof typeof CONFIG_DEPLOYMENT;
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

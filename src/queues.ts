@@ -7,12 +7,23 @@ import type { Services } from './services.ts';
 export const COLLECT_QUEUE = 'zeus-collect';
 export const MAPPING_QUEUE = 'zeus-mapping';
 
+/**
+ * Which consumer a queue feeds: its name is the base name (local) or the base name, a dash and the
+ * environment (`zeus-collect-production`, wrangler.toml [env.*]). Dead-letter queues (`-dlq`) have none.
+ */
+export function queueConsumer(queue: string): 'collect' | 'mapping' | undefined {
+  const of = (base: string) => queue === base || (queue.startsWith(`${base}-`) && !queue.endsWith('-dlq'));
+  if (of(COLLECT_QUEUE)) return 'collect';
+  if (of(MAPPING_QUEUE)) return 'mapping';
+  return undefined;
+}
+
 /** Every queue this Worker consumes, by name (wrangler.toml [[queues.consumers]]). */
 export async function handleQueue(batch: MessageBatch<unknown>, services: Services): Promise<void> {
-  switch (batch.queue) {
-    case COLLECT_QUEUE:
+  switch (queueConsumer(batch.queue)) {
+    case 'collect':
       return consumeCollect(batch, { config: services.config, db: services.db, write: ingestWriter(services) });
-    case MAPPING_QUEUE:
+    case 'mapping':
       return consumeMapping(batch, services);
     default:
       log.error('queue: no consumer for this queue; retrying', { queue: batch.queue });

@@ -17,7 +17,7 @@ const run = spawnSync(
 if (run.status !== 0) process.exit(run.status ?? 1);
 
 const meta = JSON.parse(readFileSync(join(outdir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
-const forbidden = [/src\/local\//, /src\/relay\//, /src\/deno\//, /(^|\/)test\//, /@electric-sql\/pglite/, /node_modules\/pg\//];
+const forbidden = [/src\/local\//, /src\/relay\//, /src\/deno\//, /src\/deploy\//, /(^|\/)test\//, /@electric-sql\/pglite/, /node_modules\/pg\//];
 const leaked = Object.keys(meta.inputs).filter((input) => forbidden.some((re) => re.test(input)));
 if (leaked.length > 0) {
   console.error(`build: local-only code in the Worker bundle:\n  ${leaked.join('\n  ')}`);
