@@ -4,6 +4,7 @@
  * Checked by hand rather than with zod: the relay keeps zod out of its memory (its RSS budget is
  * 100 MB, and zod alone costs 14 MB resident).
  */
+import { parseListenSecurity, type RelayTlsFiles } from './tls.ts';
 
 type Problems = string[];
 
@@ -38,6 +39,8 @@ function secretList(text: string | undefined, problems: Problems): string[] {
 
 export interface RelayConfig {
   host: string;
+  /** HTTPS with these PEM files (RELAY_TLS_CERT, RELAY_TLS_KEY); plain HTTP when unset (tls.ts says where). */
+  tls?: RelayTlsFiles;
   /** 0 = any free port (tests). */
   port: number;
   secrets: string[];
@@ -74,6 +77,7 @@ export function parseRelayConfig(env: Record<string, string | undefined>): Relay
     maxWindowDays: integer(e, 'RELAY_MAX_WINDOW_DAYS', 31, 1, 366, problems),
     parseThreads: integer(e, 'RELAY_PARSE_THREADS', 2, 0, 16, problems),
   };
+  Object.assign(config, parseListenSecurity(e, config.host, problems));
   if (e.RELAY_ACCOUNTING_DB_URL !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(e.RELAY_ACCOUNTING_DB_URL)) {
     problems.push('RELAY_ACCOUNTING_DB_URL: must be a postgres:// or postgresql:// connection string');
   }

@@ -10,6 +10,7 @@ import type { JobSource } from './source.ts';
 import { accountingLogSource } from './sources/accounting-log.ts';
 import { databaseSource } from './sources/database.ts';
 import { qstatSource } from './sources/qstat-command.ts';
+import { loadTlsCredentials, type RelayTlsFiles, type TlsCredentials } from './tls.ts';
 
 const log = (level: RelayLogEntry['level'], msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
@@ -37,11 +38,13 @@ function describeSources(config: RelayConfig): Record<string, string> {
 
 async function main(): Promise<void> {
   let config: RelayConfig;
+  let tls: TlsCredentials | undefined;
   try {
     config = parseRelayConfig(process.env);
     if (config.accounting && !isDirectory(config.accounting.dir)) {
       throw new RelayConfigError(`invalid relay configuration: RELAY_ACCOUNTING_DIR: is not a readable directory (${config.accounting.dir})`);
     }
+    tls = config.tls && tlsCredentials(config.tls);
   } catch (err) {
     if (!(err instanceof RelayConfigError)) throw err;
     log('error', err.message);
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   const server = await startRelayServer({
     host: config.host,
     port: config.port,
+    tls,
     secrets: config.secrets,
     maxWindowDays: config.maxWindowDays,
     sources: buildSources(config, pool),
@@ -73,6 +77,17 @@ async function main(): Promise<void> {
     secrets: config.secrets.length,
   });
 
+  // SIGHUP (systemctl reload): read the certificate and key again, e.g. after a renewal; keep the old on failure.
+  process.on('SIGHUP', () => {
+    if (!config.tls) return log('warn', 'SIGHUP: the relay serves plain HTTP; nothing to reload');
+    try {
+      server.setTls(loadTlsCredentials(config.tls));
+      log('info', 'TLS certificate reloaded', { cert: config.tls.certFile });
+    } catch (err) {
+      log('error', `TLS certificate not reloaded, the old one stays: ${(err as Error).message}`);
+    }
+  });
+
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
@@ -84,6 +99,14 @@ async function main(): Promise<void> {
         process.exit(0);
       });
     });
+  }
+}
+
+function tlsCredentials(files: RelayTlsFiles): TlsCredentials {
+  try {
+    return loadTlsCredentials(files);
+  } catch (err) {
+    throw new RelayConfigError(`invalid relay configuration: ${(err as Error).message}`);
   }
 }
 

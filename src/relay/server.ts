@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isRfc3339WithOffset, JOB_SOURCES, type JobSourceKind, RELAY_HEALTH_PATH, RELAY_JOBS_PATH } from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
 import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, verifyRelayRequest } from '../contracts/relay-signing.ts';
 import { errorMessage, streamJobs } from './ndjson.ts';
 import type { JobSource, Window } from './source.ts';
+import type { TlsCredentials } from './tls.ts';
 
 /**
  * The relay's HTTP API (docs/architecture.md §2): `GET /v1/health` and `GET /v1/jobs?from=&to=[&source=]`.
@@ -22,6 +24,8 @@ export interface RelayServerOptions {
   host?: string;
   /** Default 8790; 0 = any free port. */
   port?: number;
+  /** Serve HTTPS with this certificate and key (PEM); plain HTTP without. */
+  tls?: TlsCredentials;
   /** Accepted signing secrets (more than one while rotating). */
   secrets: readonly string[];
   /** Longest window /v1/jobs serves. */
@@ -44,12 +48,14 @@ export interface RelayLogEntry {
 }
 
 export interface RelayServer {
-  /** http://HOST:PORT */
+  /** http://HOST:PORT, or https:// */
   url: string;
   host: string;
   port: number;
   /** Stop listening, cut off the streams in flight (their clients see no summary line), and wait. */
   close(): Promise<void>;
+  /** Serve new connections with a renewed certificate (HTTPS only; connections open keep theirs). */
+  setTls(credentials: TlsCredentials): void;
 }
 
 type RelayErrorCode = Extract<ErrorCode, 'bad_request' | 'unauthorized' | 'not_found' | 'method_not_allowed' | 'internal'>;
@@ -89,9 +95,11 @@ const UNAUTHORIZED = new RelayHttpError(
 export function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const log = options.log ?? ((entry: RelayLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
   const inFlight = new Set<AbortController>();
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void handle(req, res, options, log, inFlight);
-  });
+  };
+  const tls = options.tls;
+  const server = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest) : createServer(onRequest);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8790, options.host ?? '127.0.0.1', () => {
@@ -99,7 +107,7 @@ export function startRelayServer(options: RelayServerOptions): Promise<RelayServ
       const { address, port } = server.address() as AddressInfo;
       const host = address.includes(':') ? `[${address}]` : address;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${tls ? 'https' : 'http'}://${host}:${port}`,
         host: address,
         port,
         close: () =>
@@ -108,6 +116,10 @@ export function startRelayServer(options: RelayServerOptions): Promise<RelayServ
             for (const controller of inFlight) controller.abort(new Error('relay stopping'));
             server.closeAllConnections(); // the streams were just cut off; nothing is worth waiting for
           }),
+        setTls(credentials) {
+          if (!('setSecureContext' in server)) throw new Error('the relay serves plain HTTP: there is no certificate to renew');
+          server.setSecureContext({ ...credentials });
+        },
       });
     });
   });

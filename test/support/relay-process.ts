@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_HEALTH_PATH } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT } from './keys.ts';
+import { httpsGet } from './tls.ts';
 
 export { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT };
 
@@ -34,6 +35,8 @@ export interface RelayProcessOptions {
    * through tsx: what production runs, and what memory and speed are measured on.
    */
   bundle?: boolean;
+  /** The relay serves HTTPS (RELAY_TLS_CERT/RELAY_TLS_KEY in `env`): the CA its certificate is checked against. */
+  ca?: string;
 }
 
 let built: Promise<void> | undefined;
@@ -190,8 +193,9 @@ export async function startRelayProcess(options: RelayProcessOptions = {}): Prom
         throw new Error(`the relay exited with ${child.exitCode ?? child.signalCode}:\n${output.slice(-4000)}`);
       }),
     ]);
-    const url = String(listening.url);
-    const relay = makeRelay(child, url, secrets, accountingDir, scratchDir, lines, waitForLog, () => output, stop);
+    // A relay on every interface (0.0.0.0) is reached on loopback, the address its test certificate names.
+    const url = String(listening.url).replace('://0.0.0.0:', '://127.0.0.1:');
+    const relay = makeRelay(child, url, secrets, accountingDir, scratchDir, lines, waitForLog, () => output, stop, options.ca);
     const res = await relay.fetch(RELAY_HEALTH_PATH);
     if (res.status !== 200) throw new Error(`the relay's health answered ${res.status}: ${await res.text()}`);
     await res.body?.cancel();
@@ -212,6 +216,7 @@ function makeRelay(
   waitForLog: RelayProcess['waitForLog'],
   output: () => string,
   stop: () => Promise<void>,
+  ca: string | undefined,
 ): RelayProcess {
   return {
     url,
@@ -222,6 +227,10 @@ function makeRelay(
     async fetch(pathWithQuery, init = {}) {
       const method = init.method ?? 'GET';
       const signed = await signRelayRequest(init.secret ?? secrets[0]!, method, pathWithQuery, init.nowSeconds);
+      if (ca !== undefined) {
+        const answer = await httpsGet(`${url}${pathWithQuery}`, ca, { ...signed, ...init.headers });
+        return new Response(answer.body, { status: answer.status });
+      }
       return fetch(`${url}${pathWithQuery}`, { method, headers: { ...signed, ...init.headers }, signal: init.signal ?? null });
     },
     logs: () => [...lines],

@@ -34,8 +34,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Start `wrangler dev` with these vars and wait until GET /health answers 200. */
-export async function startWranglerDev(vars: Record<string, string>, timeoutMs = 60_000): Promise<WranglerDev> {
+/** Start `wrangler dev` with these vars (and `env` for wrangler itself) and wait until GET /health answers 200. */
+export async function startWranglerDev(vars: Record<string, string>, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<WranglerDev> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const scratch = mkdtempSync(join(tmpdir(), 'zeus-wrangler-dev-'));
   writeFileSync(join(scratch, 'empty.env'), '');
@@ -55,12 +55,13 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
       '--persist-to',
       join(scratch, 'state'),
       '--show-interactive-dev-session=false',
+      '--test-scheduled', // GET /__scheduled runs the cron
       ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group: workerd goes down with it
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', FORCE_COLOR: '0' },
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', FORCE_COLOR: '0', ...env },
     },
   );
   let output = '';
