@@ -34,6 +34,8 @@ describe('relay configuration', () => {
       RELAY_SECRETS: `${SECRET}, ${SECRET}-next`,
       RELAY_PORT: '9000',
       RELAY_HOST: '0.0.0.0',
+      RELAY_TLS_CERT: '/etc/zeus-relay/tls/relay.crt',
+      RELAY_TLS_KEY: '/etc/zeus-relay/tls/relay.key',
       RELAY_TIMEZONE: 'Europe/Prague',
       RELAY_MAX_WINDOW_DAYS: '7',
       RELAY_QSTAT_COMMAND: `/opt/pbs/bin/qstat -x -f -F json -s 'a b'`,
@@ -42,6 +44,7 @@ describe('relay configuration', () => {
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
+      tls: { certFile: '/etc/zeus-relay/tls/relay.crt', keyFile: '/etc/zeus-relay/tls/relay.key' },
       port: 9000,
       secrets: [SECRET, `${SECRET}-next`],
       timeZone: 'Europe/Prague',
