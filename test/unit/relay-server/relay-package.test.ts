@@ -130,7 +130,9 @@ describe('the relay package', () => {
     expect(one('EnvironmentFile')).toBe('/etc/zeus-relay/relay.env');
     expect(one('ReadOnlyPaths')).toMatch(/server_priv\/accounting$/);
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
-    expect(one('CapabilityBoundingSet')).toBe('');
+    // Nothing but binding port 443, and that only where the relay serves TLS itself.
+    expect(one('CapabilityBoundingSet')).toBe('CAP_NET_BIND_SERVICE');
+    expect(one('AmbientCapabilities')).toBe('CAP_NET_BIND_SERVICE');
     // The flags `npm run relay` runs the bundle with, on the package's main.
     expect(one('ExecStart')).toBe(['/usr/bin/node', ...relayNodeFlags(), '/opt/zeus-relay/main.mjs'].join(' '));
     // systemd's own check, where systemd is installed: no unknown key, no bad value.
@@ -145,7 +147,7 @@ describe('the relay package', () => {
     expect(Object.keys(example).every((k) => k.startsWith('RELAY_'))).toBe(true);
     const config = parseRelayConfig({ ...example, RELAY_SECRETS: TEST_RELAY_SECRET });
     expect(config.tls).toEqual({ certFile: '/etc/zeus-relay/tls/relay.crt', keyFile: '/etc/zeus-relay/tls/relay.key' });
-    expect(config.host).toBe('0.0.0.0');
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 443 });
     expect(config.accounting?.dir).toBe(serviceDirectives().get('ReadOnlyPaths')![0]);
   });
 });
