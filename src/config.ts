@@ -90,12 +90,11 @@ export type Config = z.output<typeof ConfigSchema>;
  * - `key`: a secret key: put when given in the environment, kept when already set, else generated (32 random bytes, hex);
  * - `secret`: a secret given on every run (environment or prompt), such as the database's connection string;
  * - `optional-secret`: a secret put when given in the environment (site settings kept out of git), kept otherwise;
- * - `var`: a plain setting with a default: `[env.<name>.vars]` in wrangler.toml when it must change;
- * - `local`: local development and tests only; never deployed.
+ * - `var`: a plain setting: `[env.<name>.vars]` in wrangler.toml when it must change (docs/deploy.md).
  */
 export const CONFIG_DEPLOYMENT = {
   DATABASE_URL: 'secret',
-  DATABASE_HTTP_URL: 'local',
+  DATABASE_HTTP_URL: 'var',
   COLLECTOR_API_KEY: 'key',
   ADMIN_API_KEY: 'key',
   READ_API_KEY: 'key',
@@ -105,7 +104,7 @@ export const CONFIG_DEPLOYMENT = {
   COLLECT_START_DATE: 'var',
   COLLECT_MAX_DAYS_PER_RUN: 'var',
   COLLECT_DELAY_MINUTES: 'var',
-} as const satisfies Record<keyof z.input<typeof ConfigSchema>, 'key' | 'secret' | 'optional-secret' | 'var' | 'local'>;
+} as const satisfies Record<keyof z.input<typeof ConfigSchema>, 'key' | 'secret' | 'optional-secret' | 'var'>;
 export type ConfigKey = keyof typeof CONFIG_DEPLOYMENT;
 
 export class ConfigError extends Error {
