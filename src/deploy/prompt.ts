@@ -1,6 +1,8 @@
 /** Ask for a secret on the terminal without echoing it (raw mode; Ctrl-C aborts, Backspace erases). */
 export function promptSecret(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
   return new Promise((resolve, reject) => {
+    // Raw mode (no echo) before the question shows: what is typed after it is never echoed.
+    input.setRawMode(true);
     output.write(question);
     let value = '';
     const done = (err?: Error) => {
@@ -19,7 +21,6 @@ export function promptSecret(question: string, input: NodeJS.ReadStream = proces
         else if (ch >= ' ') value += ch;
       }
     };
-    input.setRawMode(true);
     input.resume();
     input.on('data', onData);
   });

@@ -58,6 +58,8 @@ export function wranglerCli(command = 'wrangler'): RunWrangler {
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
       child.once('error', (err) => reject(new Error(`cannot run ${command}: ${err.message}`)));
       child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      // A command that exits without reading its input (most do) must not fail the setup with EPIPE.
+      child.stdin!.on('error', () => undefined);
       child.stdin!.end(options.input ?? '');
     });
 }
