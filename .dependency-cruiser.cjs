@@ -9,7 +9,7 @@
  *   3  ingest/ · mapping/ · reporting/ · collector/ (collector → ingest)
  *   4  services.ts                                config + database + queues, once per isolate
  *   5  http/ · queues.ts                          the HTTP app; the queue dispatcher
- *   6  index.ts · deno/ · local/                  entries and local tooling
+ *   6  index.ts · deno/ · local/ · deploy/        entries, local tooling and deploy:setup
  */
 const notTo = (name, comment, from, to) => ({
   name,
@@ -88,9 +88,9 @@ module.exports = {
     onlyTo('queues-dispatch', 'queues.ts dispatches to the consumers.', '^src/queues\\.ts$', '^src/(collector|mapping|lib)/|^src/services\\.ts$'),
     notTo(
       'entries-are-tops',
-      'Nothing imports an entry (index.ts, deno/) or local tooling, except inside it.',
-      '^src/(?!local/|deno/)',
-      '^src/(index\\.ts$|deno/|local/)',
+      'Nothing imports an entry (index.ts, deno/), local tooling or deploy:setup, except inside them.',
+      '^src/(?!local/|deno/|deploy/)',
+      '^src/(index\\.ts$|deno/|local/|deploy/)',
     ),
     notTo('no-tests-in-src', 'src/ never imports test/.', '^src/', '^test/'),
   ],

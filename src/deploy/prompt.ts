@@ -1,5 +1,9 @@
 /** Ask for a secret on the terminal without echoing it (raw mode; Ctrl-C aborts, Backspace erases). */
-export function promptSecret(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
+export function promptSecret(
+  question: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     // Raw mode (no echo) before the question shows: what is typed after it is never echoed.
     input.setRawMode(true);

@@ -17,17 +17,17 @@ Reads CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, DATABASE_URL (asked for when 
 and any secret of the Worker from the environment: ${DEPLOYED_SECRETS.map((s) => s.name).join(', ')}.
 Safe to run again: it creates what is missing, keeps keys already set, and puts what is given.`;
 
+const OPTIONS = {
+  env: { type: 'string', short: 'e' },
+  'dry-run': { type: 'boolean', default: false },
+  config: { type: 'string', short: 'c', default: 'wrangler.toml' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 async function main(): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
   try {
-    args = parseArgs({
-      options: {
-        env: { type: 'string', short: 'e' },
-        'dry-run': { type: 'boolean', default: false },
-        config: { type: 'string', short: 'c', default: 'wrangler.toml' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
+    args = parseArgs({ options: OPTIONS }).values;
   } catch (err) {
     console.error(`deploy:setup: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
     await runSetup(plan, {
       wrangler: wranglerCli(),
       migrate: migrateDatabase,
-      sqlUrl: process.env.DATABASE_HTTP_URL || undefined,
+      ...(process.env.DATABASE_HTTP_URL ? { sqlUrl: process.env.DATABASE_HTTP_URL } : {}),
       log: (line) => console.log(line),
     });
   } catch (err) {

@@ -39,7 +39,7 @@ export interface SetupPlan {
   target: EnvironmentTarget;
   secrets: SecretPlan[];
   /** The database the migrations go to, and where the driver sends them. */
-  database: { url?: string; endpoint: string };
+  database: { url: string | undefined; endpoint: string };
   migrations: string[];
   /** What a real run would stop on (missing or bad input), each naming the key. */
   problems: string[];
@@ -128,7 +128,9 @@ export async function runSetup(plan: SetupPlan, deps: SetupDeps): Promise<void> 
   const wrangler = async (args: string[], options: Parameters<RunWrangler>[1] & { notFoundIsEmpty?: boolean } = {}) => {
     const result = await deps.wrangler([...args, '--env', env], options);
     if (result.code !== 0 && !(options.notFoundIsEmpty && isWorkerNotFound(result))) {
-      throw new SetupError(`wrangler ${args.join(' ')} --env ${env} failed (exit ${result.code})${options.capture ? `:\n${result.stderr}${result.stdout}` : ''}`);
+      throw new SetupError(
+        `wrangler ${args.join(' ')} --env ${env} failed (exit ${result.code})${options.capture ? `:\n${result.stderr}${result.stdout}` : ''}`,
+      );
     }
     return result;
   };
@@ -161,8 +163,10 @@ export async function runSetup(plan: SetupPlan, deps: SetupDeps): Promise<void> 
     }
   }
   if (Object.keys(put).length > 0) await wrangler(['secret', 'bulk'], { capture: true, input: JSON.stringify(put) });
-  deps.log(`   secrets: ${Object.keys(put).length - generated.length} given, ${generated.length} generated, ` +
-    `${plan.secrets.filter((s) => !(s.name in put) && present.has(s.name)).length} kept`);
+  deps.log(
+    `   secrets: ${Object.keys(put).length - generated.length} given, ${generated.length} generated, ` +
+      `${plan.secrets.filter((s) => !(s.name in put) && present.has(s.name)).length} kept`,
+  );
   if (generated.length > 0) {
     deps.log('   Generated keys, shown this once: keep them where your team keeps secrets (docs/deploy.md says who needs which).');
     for (const name of generated) deps.log(`     ${name}=${put[name]}`);

@@ -69,10 +69,18 @@ export function parseQueueTable(stdout: string): string[] {
   const rows = stdout
     .split('\n')
     .filter((line) => line.startsWith('│'))
-    .map((line) => line.split('│').slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split('│')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   const column = rows[0]?.indexOf('name') ?? -1;
   if (rows.length > 0 && column === -1) throw new Error(`wrangler queues list printed a table without a name column:\n${stdout}`);
-  return rows.slice(1).map((row) => row[column]!).filter(Boolean);
+  return rows
+    .slice(1)
+    .map((row) => row[column]!)
+    .filter(Boolean);
 }
 
 /** The secret names `wrangler secret list --format json` prints: `[{"name": …, "type": "secret_text"}]`. */

@@ -23,7 +23,8 @@ const flags = / node ((?:--\S+ )*)dist\/relay\/main\.mjs/.exec(root.scripts.rela
 const stage = join(ROOT, 'dist/relay-package');
 rmSync(stage, { recursive: true, force: true });
 const buildScript = root.scripts['relay:build'] ?? '';
-if (!buildScript.includes(' --outdir=dist/relay ')) throw new Error(`package.json's relay:build no longer writes --outdir=dist/relay: ${buildScript}`);
+if (!buildScript.includes(' --outdir=dist/relay '))
+  throw new Error(`package.json's relay:build no longer writes --outdir=dist/relay: ${buildScript}`);
 const build = spawnSync('sh', ['-c', buildScript.replace(' --outdir=dist/relay ', ` --outdir=${stage} `)], {
   cwd: ROOT,
   stdio: 'inherit',

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const server = await startRelayServer({
     host: config.host,
     port: config.port,
-    tls,
+    ...(tls ? { tls } : {}),
     secrets: config.secrets,
     maxWindowDays: config.maxWindowDays,
     sources: buildSources(config, pool),

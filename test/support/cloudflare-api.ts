@@ -90,7 +90,7 @@ export async function startCloudflareApi(opts: { accountId?: string; token?: str
     const prefix = `/client/v4/accounts/${accountId}`;
     if (!url.pathname.startsWith(`${prefix}/`)) throw new ApiError(403, 10000, 'Authentication error: unknown account');
     const path = url.pathname.slice(prefix.length);
-    const json = () => JSON.parse(body.toString('utf8')) as Record<string, any>;
+    const json = <T = Record<string, unknown>>() => JSON.parse(body.toString('utf8')) as T;
     const form = () => new Request('http://x', { method: 'POST', headers: { 'content-type': req.headers['content-type']! }, body }).formData();
     let m: RegExpMatchArray | null;
 
@@ -106,35 +106,55 @@ export async function startCloudflareApi(opts: { accountId?: string; token?: str
       const name = String(json().queue_name);
       if (queues.has(name)) throw new ApiError(409, 11009, `A queue with the name "${name}" already exists`);
       const queue: StandInQueue = {
-        queue_id: `q${++ids}`, queue_name: name, created_on: now(), modified_on: now(),
-        producers_total_count: 0, consumers_total_count: 0, producers: [], consumers: [],
+        queue_id: `q${++ids}`,
+        queue_name: name,
+        created_on: now(),
+        modified_on: now(),
+        producers_total_count: 0,
+        consumers_total_count: 0,
+        producers: [],
+        consumers: [],
       };
       queues.set(name, queue);
       return { result: queue };
     }
     if ((m = path.match(/^\/queues\/([^/]+)\/consumers$/)) && req.method === 'POST') {
       const q = queueById(m[1]!);
-      const { script_name, dead_letter_queue, settings } = json();
-      q.consumers.push({ consumer_id: `c${++ids}`, type: 'worker', script: script_name, dead_letter_queue, settings });
+      const { script_name, dead_letter_queue, settings } = json<
+        Omit<StandInQueue['consumers'][number], 'consumer_id' | 'type' | 'script'> & { script_name: string }
+      >();
+      q.consumers.push({
+        consumer_id: `c${++ids}`,
+        type: 'worker',
+        script: script_name,
+        settings,
+        ...(dead_letter_queue ? { dead_letter_queue } : {}),
+      });
       q.consumers_total_count = q.consumers.length;
       return { result: q.consumers.at(-1) };
     }
     if ((m = path.match(/^\/queues\/([^/]+)\/consumers\/([^/]+)$/)) && req.method === 'PUT') {
       const consumer = queueById(m[1]!).consumers.find((c) => c.consumer_id === m![2]);
       if (!consumer) throw new ApiError(404, 11000, 'Consumer does not exist');
-      const { dead_letter_queue, settings } = json();
+      const { dead_letter_queue, settings } = json<Pick<StandInQueue['consumers'][number], 'dead_letter_queue' | 'settings'>>();
       Object.assign(consumer, { dead_letter_queue, settings });
       return { result: consumer };
     }
     if (path === '/workers/subdomain' && req.method === 'GET') return { result: { subdomain: 'stand-in' } };
 
-    if (!(m = path.match(/^\/workers\/(scripts|services)\/([^/?]+)(\/[a-z-]+)?$/))) throw new ApiError(404, 7003, `No route for ${req.method} ${path}`);
+    if (!(m = path.match(/^\/workers\/(scripts|services)\/([^/?]+)(\/[a-z-]+)?$/)))
+      throw new ApiError(404, 7003, `No route for ${req.method} ${path}`);
     const [, kind, name, sub = ''] = m as unknown as [string, string, string, string | undefined];
     const op = `${req.method} ${kind}${sub}`;
     switch (op) {
       case 'GET services': {
         worker(name!);
-        return { result: { id: name, default_environment: { environment: 'production', script: { tag: `tag-${name}`, tags: [], last_deployed_from: 'wrangler' } } } };
+        return {
+          result: {
+            id: name,
+            default_environment: { environment: 'production', script: { tag: `tag-${name}`, tags: [], last_deployed_from: 'wrangler' } },
+          },
+        };
       }
       case 'PUT scripts': // the first upload (and the draft `secret bulk` makes for a Worker it cannot find)
         await upload(name!, await form());
@@ -145,7 +165,7 @@ export async function startCloudflareApi(opts: { accountId?: string; token?: str
         return { result: { id: `v${++ids}`, resources: { script: { etag: `etag${ids}` } }, startup_time_ms: 1 } };
       case 'POST scripts/deployments':
         worker(name!);
-        return { result: { id: `d${++ids}`, ...json() } };
+        return { result: { id: `d${++ids}`, ...json<Record<string, unknown>>() } };
       case 'GET scripts/secrets':
         return { result: [...worker(name!).secrets.keys()].map((n) => ({ name: n, type: 'secret_text' })) };
       case 'GET scripts/settings':
@@ -170,7 +190,7 @@ export async function startCloudflareApi(opts: { accountId?: string; token?: str
         return { result: json() };
       case 'PUT scripts/schedules': {
         const w = worker(name!);
-        w.schedules = (json() as unknown as { cron: string }[]).map((s) => s.cron);
+        w.schedules = json<{ cron: string }[]>().map((s) => s.cron);
         return { result: { schedules: w.schedules.map((cron) => ({ cron })) } };
       }
       default:

@@ -88,7 +88,8 @@ describe('npm run deploy:setup -- --dry-run', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/^4\. deploy: wrangler deploy --env staging$/m);
     expect(out).toMatch(/A real run would stop before step 1:/);
-    for (const key of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ACCOUNT_ID', 'DATABASE_URL']) expect(out).toMatch(new RegExp(`^  ${key}: is required`, 'm'));
+    for (const key of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_ACCOUNT_ID', 'DATABASE_URL'])
+      expect(out).toMatch(new RegExp(`^  ${key}: is required`, 'm'));
     expect(existsSync(marker)).toBe(false);
   });
 

@@ -67,7 +67,7 @@ describe('wrangler.toml environments and deploy:setup', () => {
       producers: q.producers?.map((p) => ({ binding: p.binding, consumer: queueConsumer(p.queue) })),
       consumers: q.consumers?.map(({ queue, dead_letter_queue, ...settings }) => ({
         consumer: queueConsumer(queue),
-        deadLetter: dead_letter_queue === undefined ? undefined : queueConsumer(dead_letter_queue) ?? 'dead letters',
+        deadLetter: dead_letter_queue === undefined ? undefined : (queueConsumer(dead_letter_queue) ?? 'dead letters'),
         settings,
       })),
     });
@@ -81,7 +81,9 @@ describe('wrangler.toml environments and deploy:setup', () => {
   it('puts every secret key of the configuration, and only those', () => {
     const secretKinds = ['key', 'secret', 'optional-secret'];
     expect(DEPLOYED_SECRETS.map((s) => s.name).sort()).toEqual(
-      Object.keys(ConfigSchema.shape).filter((k) => secretKinds.includes(CONFIG_DEPLOYMENT[k as keyof typeof CONFIG_DEPLOYMENT])).sort(),
+      Object.keys(ConfigSchema.shape)
+        .filter((k) => secretKinds.includes(CONFIG_DEPLOYMENT[k as keyof typeof CONFIG_DEPLOYMENT]))
+        .sort(),
     );
     // What a Worker must not run without is always deployed.
     for (const name of ['DATABASE_URL', 'COLLECTOR_API_KEY', 'ADMIN_API_KEY', 'READ_API_KEY', 'RELAY_SECRET']) {

@@ -28,7 +28,9 @@ let scratch: string;
 /** Run `npm run deploy:setup -- …` as an operator would, with only these variables of ours. */
 function setup(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !DEPLOYED_SECRETS.some((s) => s.name === k) && !k.startsWith('CLOUDFLARE_') && k !== 'DATABASE_HTTP_URL'),
+    Object.entries(process.env).filter(
+      ([k]) => !DEPLOYED_SECRETS.some((s) => s.name === k) && !k.startsWith('CLOUDFLARE_') && k !== 'DATABASE_HTTP_URL',
+    ),
   );
   return new Promise((resolve) => {
     const child = spawn('npm', ['run', '-s', 'deploy:setup', '--', ...args], {

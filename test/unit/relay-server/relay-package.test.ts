@@ -70,7 +70,9 @@ describe('the relay package', () => {
         expect(outside, file).toEqual([]);
       }
     }
-    expect(readFileSync(join(prefix, 'bin/zeus-relay'), 'utf8')).toBe(`#!/usr/bin/env -S node ${relayNodeFlags().join(' ')}\nimport '../main.mjs';\n`);
+    expect(readFileSync(join(prefix, 'bin/zeus-relay'), 'utf8')).toBe(
+      `#!/usr/bin/env -S node ${relayNodeFlags().join(' ')}\nimport '../main.mjs';\n`,
+    );
 
     // A site: accounting logs and a certificate, readable by anyone, written by no one but root.
     const accounting = join(site, 'accounting');

@@ -68,7 +68,9 @@ describe('relay TLS', () => {
       // The same port does not speak plain HTTP.
       expect(await plainGet(`${relay.url.replace('https:', 'http:')}${RELAY_HEALTH_PATH}`)).not.toBe(200);
       // A client that does not trust the certificate cannot connect.
-      await expect(httpsGet(`${relay.url}${RELAY_HEALTH_PATH}`, (await makeTestCertificate(dir, 'other')).cert)).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
+      await expect(httpsGet(`${relay.url}${RELAY_HEALTH_PATH}`, (await makeTestCertificate(dir, 'other')).cert)).rejects.toThrow(
+        /self[- ]signed|unable to verify|certificate/i,
+      );
     } finally {
       await relay.stop();
     }
@@ -99,7 +101,9 @@ describe('relay TLS', () => {
 
   it('refuses a missing, unreadable or mismatched certificate or key, naming the key', async () => {
     expect(await refusal({ RELAY_TLS_CERT: cert.certFile })).toContain('RELAY_TLS_KEY: is required with RELAY_TLS_CERT');
-    expect(await refusal({ RELAY_TLS_CERT: join(dir, 'absent.crt'), RELAY_TLS_KEY: cert.keyFile })).toMatch(/RELAY_TLS_CERT: cannot read .*absent\.crt \(ENOENT\)/);
+    expect(await refusal({ RELAY_TLS_CERT: join(dir, 'absent.crt'), RELAY_TLS_KEY: cert.keyFile })).toMatch(
+      /RELAY_TLS_CERT: cannot read .*absent\.crt \(ENOENT\)/,
+    );
     const other = await makeTestCertificate(dir, 'mismatch');
     const mismatched = await refusal({ RELAY_TLS_CERT: cert.certFile, RELAY_TLS_KEY: other.keyFile });
     expect(mismatched).toMatch(/RELAY_TLS_CERT, RELAY_TLS_KEY: not a PEM certificate and its private key/);

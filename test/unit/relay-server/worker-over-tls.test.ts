@@ -55,7 +55,9 @@ async function collectOnce(env: Record<string, string>): Promise<Record<string, 
     expect((await fetch(`${worker.origin}/__scheduled?cron=15+2+*+*+*`)).status).toBe(200);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const res = await fetch(`${worker.origin}/admin/collection/runs?cluster=${cluster}`, { headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` } });
+      const res = await fetch(`${worker.origin}/admin/collection/runs?cluster=${cluster}`, {
+        headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` },
+      });
       const runs = ((await res.json()) as { runs: Record<string, unknown>[] }).runs;
       const done = runs.find((r) => r.status !== 'running');
       if (done) return done;
