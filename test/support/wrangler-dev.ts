@@ -36,6 +36,19 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 /** Start `wrangler dev` with these vars (and `env` for wrangler itself) and wait until GET /health answers 200. */
 export async function startWranglerDev(vars: Record<string, string>, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<WranglerDev> {
+  // A free port can be taken by another program between freePort() and wrangler's bind: try new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(vars, timeoutMs, env);
+    } catch (err) {
+      if (attempt === 3 || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnce(vars: Record<string, string>, timeoutMs: number, env: Record<string, string>): Promise<WranglerDev> {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const scratch = mkdtempSync(join(tmpdir(), 'zeus-wrangler-dev-'));
   writeFileSync(join(scratch, 'empty.env'), '');
@@ -85,7 +98,7 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
 
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
+  while (Date.now() < deadline && child.exitCode === null && !output.includes('Address already in use')) {
     try {
       const res = await fetch(`${origin}/health`);
       if (res.ok) return { origin, stop };
@@ -95,5 +108,6 @@ export async function startWranglerDev(vars: Record<string, string>, timeoutMs =
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
+  if (output.includes('Address already in use')) throw new PortTakenError(`port ${port} or ${inspectorPort} was taken`);
   throw new Error(`wrangler dev did not answer ${origin}/health within ${timeoutMs} ms:\n${output.slice(-4000)}`);
 }
