@@ -73,7 +73,7 @@ async function main(): Promise<number> {
     console.error(`deploy:setup: ${err instanceof SetupError ? err.message : (err as Error).stack}`);
     return 1;
   }
-  console.log(`deploy:setup: ${target.worker} is deployed; next: docs/deploy.md, "After the first deployment"`);
+  console.log(`deploy:setup: ${target.worker} is deployed; next: docs/deploy.md, "6. The first collected day"`);
   return 0;
 }
 
