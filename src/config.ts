@@ -11,16 +11,23 @@ const keyList = z
   )
   .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')).min(1, 'must hold at least one key'));
 
-/** One relay the collector reads from: the cluster it serves, where, and the identity authority of its users. */
-export const RelayTargetSchema = z.object({
-  cluster: z.string().min(1).max(256),
-  url: z.string().url(),
-  /** `authority` of the perun_username identities built from this cluster's PBS user names. */
-  authority: z.string().min(1).optional(),
-  /** Limit to one relay source (accounting, qstat, db); all the relay has when unset. */
-  source: z.enum(['accounting', 'qstat', 'db']).optional(),
-});
-export type RelayTarget = z.infer<typeof RelayTargetSchema>;
+/** What a relay serves: a PBS cluster's jobs (/v1/jobs) or an OpenStack cloud's servers (/v1/instances). */
+export const RELAY_KINDS = ['pbs', 'openstack'] as const;
+
+/** One relay the collector reads from: the cluster (or cloud) it serves, where, and what kind it is. */
+export const RelayTargetSchema = z
+  .object({
+    /** The cluster's or cloud's name: `context.cluster` of its events, the key of its watermark and runs. */
+    cluster: z.string().min(1).max(256),
+    url: z.string().url(),
+    kind: z.enum(RELAY_KINDS).default('pbs'),
+    /** `authority` of the perun_username identities built from this cluster's PBS user names (pbs only). */
+    authority: z.string().min(1).optional(),
+    /** Limit to one relay source (accounting, qstat, db); all the relay has when unset (pbs only). */
+    source: z.enum(['accounting', 'qstat', 'db']).optional(),
+  })
+  .refine((r) => r.kind === 'pbs' || r.source === undefined, { path: ['source'], message: 'applies to kind "pbs" only' });
+export type RelayTarget = z.output<typeof RelayTargetSchema>;
 
 const relayList = z
   .string()
@@ -28,7 +35,7 @@ const relayList = z
     try {
       return JSON.parse(v) as unknown;
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, authority?, source?}' });
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, kind?, authority?, source?}' });
       return z.NEVER;
     }
   })

@@ -1,6 +1,8 @@
 import type { RelayTarget } from '../config.ts';
+import type { UsageEventInput } from '../contracts/usage-event.ts';
+import { readRelayInstances, readRelayJobs, type RelayWindowRequest } from './providers/relay.ts';
 import { dayWindow } from '../lib/utc-day.ts';
-import { readRelayJobs } from './providers/relay.ts';
+import { OpenStackEventBuilder } from './transform/openstack-events.ts';
 import { PbsEventBuilder } from './transform/pbs-events.ts';
 import type { WriteEvents } from './write-events.ts';
 
@@ -12,6 +14,7 @@ export interface CollectWindowDeps {
 }
 
 export interface WindowResult {
+  /** PBS: jobs that ended; OpenStack: servers that held resources (instance records). */
   jobs: number;
   records: number;
   events: number;
@@ -20,32 +23,61 @@ export interface WindowResult {
   unchanged: number;
   malformed: number;
   skipped: number;
-  details: { inputs: unknown[]; malformed_examples: string[] };
+  details: Record<string, unknown>;
 }
 
 /**
- * Collect one UTC day from one relay: stream its job records through the transform (memory bounded
- * by the number of (project, user) groups), then write the events through ingest (idempotent).
- * Any failure (relay down, cut-off stream, bad record, ingest refusal) rejects: nothing is recorded
- * as collected, and writing again later changes only what changed.
+ * Collect one UTC day from one relay: stream its records through the transform of its kind (PBS jobs
+ * or OpenStack instances; memory bounded by the number of groups), then write the events through
+ * ingest (idempotent). Any failure (relay down, cut-off or failed stream, bad record, ingest refusal)
+ * rejects: nothing is recorded as collected, and writing again later changes only what changed.
  */
 export async function collectWindow(relay: RelayTarget, day: string, deps: CollectWindowDeps): Promise<WindowResult> {
   const { from, to } = dayWindow(day);
-  const builder = new PbsEventBuilder({ cluster: relay.cluster, ...(relay.authority ? { authority: relay.authority } : {}) });
-  const summary = await readRelayJobs(
-    { relay, secret: deps.relaySecret, from, to, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) },
-    (job) => builder.add(job),
-  );
+  const request: RelayWindowRequest = {
+    relay,
+    secret: deps.relaySecret,
+    from,
+    to,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  };
   // Re-collecting a day whose data did not change sends the same payloads with a newer collected_at:
   // ingest stores nothing and reports them unchanged.
-  const collectedAt = (deps.now?.() ?? new Date()).toISOString();
-  const events = builder.events(collectedAt);
-  const written = events.length > 0 ? await deps.write(events) : { inserted: 0, updated: 0, unchanged: 0 };
+  const collectedAt = () => (deps.now?.() ?? new Date()).toISOString();
+  const write = async (events: UsageEventInput[]) =>
+    events.length > 0 ? await deps.write(events) : { inserted: 0, updated: 0, unchanged: 0 };
+
+  if (relay.kind === 'openstack') {
+    const builder = new OpenStackEventBuilder({ cluster: relay.cluster });
+    const summary = await readRelayInstances(request, (record) => builder.add(record));
+    const events = builder.events(collectedAt(), { cpuMeasured: summary.cpu_time.status === 'measured' });
+    return {
+      jobs: builder.totals.servers,
+      records: builder.totals.servers,
+      events: events.length,
+      ...(await write(events)),
+      malformed: summary.malformed,
+      skipped: summary.skipped,
+      details: {
+        servers_read: summary.servers,
+        pages: summary.pages,
+        action_pages: summary.action_pages,
+        nova_microversion: summary.nova_microversion,
+        cpu_time: summary.cpu_time,
+        malformed_examples: summary.malformed_examples,
+      },
+    };
+  }
+
+  const builder = new PbsEventBuilder({ cluster: relay.cluster, ...(relay.authority ? { authority: relay.authority } : {}) });
+  const summary = await readRelayJobs(request, (job) => builder.add(job));
+  const events = builder.events(collectedAt());
   return {
     jobs: builder.totals.jobs,
     records: builder.totals.records,
     events: events.length,
-    ...written,
+    ...(await write(events)),
     malformed: summary.malformed,
     skipped: summary.skipped,
     details: { inputs: summary.inputs, malformed_examples: summary.malformed_examples },

@@ -7,6 +7,20 @@ export type JobSourceKind = (typeof JOB_SOURCES)[number];
 
 export const RELAY_JOBS_PATH = '/v1/jobs';
 export const RELAY_HEALTH_PATH = '/v1/health';
+/** OpenStack servers and their state over a window (architecture §5). */
+export const RELAY_INSTANCES_PATH = '/v1/instances';
+
+/** A server's state in an instance record's interval: held in every state but SHELVED, running only in ACTIVE. */
+export const INSTANCE_STATES = ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED', 'ERROR', 'SHELVED'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+/**
+ * The line that ends a stream whose source failed part-way, in place of the summary line: a reader
+ * that only looks for the summary sees a cut-off stream; one that reads this line can say why.
+ */
+export interface StreamErrorLine {
+  error: { source: string; message: string };
+}
 
 /**
  * An RFC 3339 date-time with an offset (`2025-11-19T00:00:00Z`, `…T01:00:00.5+01:00`; seconds

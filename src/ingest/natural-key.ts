@@ -13,6 +13,17 @@ function canonicalIdentity(i: Identity): string {
 const instant = (dateTime: string) => new Date(dateTime).toISOString();
 
 /**
+ * The project part of the key. An OpenStack event that names its Keystone project by id is keyed by
+ * that id (`{"openstack_project_id": …}`), not by the project's name: Keystone names can be renamed,
+ * be unknown (a deleted project), or repeat across domains, and re-collecting a day must update the
+ * same event, never add a second one (docs/openstack.md).
+ */
+function projectKey(e: UsageEvent): string | { openstack_project_id: string } | null {
+  if (e.source === 'openstack' && e.context.openstack_project_id) return { openstack_project_id: e.context.openstack_project_id };
+  return e.context.project ?? null;
+}
+
+/**
  * The natural key of an event (docs/architecture.md §1) as canonical text: source, window, cluster, project,
  * jobname and the SET of identities (order and repeats do not matter). The database stores its
  * SHA-256 (`natural_key`, computed in SQL: hashing 1000 keys there costs far less than in the Worker).
@@ -24,7 +35,7 @@ export function naturalKeyText(e: UsageEvent): string {
     instant(e.time_window_start),
     instant(e.time_window_end),
     e.context.cluster ?? null,
-    e.context.project ?? null,
+    projectKey(e),
     e.context.jobname ?? null,
     identities,
   ]);

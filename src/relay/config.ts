@@ -1,10 +1,13 @@
 /**
- * The relay's environment (README, "Relay configuration"): parsed once in main.ts and passed down.
+ * The relay's environment (README, "Relay configuration"; the OpenStack keys in docs/openstack.md):
+ * parsed once in main.ts and passed down.
  * Error messages name the key and what is wrong with it, never its value (secrets, connection strings).
  * Checked by hand rather than with zod: the relay keeps zod out of its memory (its RSS budget is
  * 100 MB, and zod alone costs 14 MB resident).
  */
 import { parseListenSecurity, type RelayTlsFiles } from './tls.ts';
+
+import { type OpenStackConfig, parseOpenStackConfig } from './openstack/config.ts';
 
 type Problems = string[];
 
@@ -53,6 +56,8 @@ export interface RelayConfig {
   /** `argv[0]` is run directly, never through a shell. */
   qstat?: { command: string; argv: string[] };
   db?: { url: string; query: string };
+  /** Keystone + Nova (+ Prometheus): serves /v1/instances. */
+  openstack?: OpenStackConfig;
 }
 
 export class RelayConfigError extends Error {
@@ -103,9 +108,11 @@ export function parseRelayConfig(env: Record<string, string | undefined>): Relay
   } else if (dbQuery) {
     problems.push('RELAY_ACCOUNTING_DB_URL: is required when RELAY_ACCOUNTING_DB_QUERY is set');
   }
-  if (problems.length === 0 && !config.accounting && !config.qstat && !config.db) {
+  const openstack = parseOpenStackConfig(e, problems);
+  if (openstack) config.openstack = openstack;
+  if (problems.length === 0 && !config.accounting && !config.qstat && !config.db && !config.openstack) {
     problems.push(
-      '(env): configure at least one source: RELAY_ACCOUNTING_DIR, RELAY_QSTAT_COMMAND, or RELAY_ACCOUNTING_DB_URL with RELAY_ACCOUNTING_DB_QUERY',
+      '(env): configure at least one source: RELAY_ACCOUNTING_DIR, RELAY_QSTAT_COMMAND, RELAY_ACCOUNTING_DB_URL with RELAY_ACCOUNTING_DB_QUERY, or RELAY_OPENSTACK_AUTH_URL',
     );
   }
   if (problems.length > 0) throw new RelayConfigError(`invalid relay configuration: ${problems.join('; ')}`);

@@ -1,10 +1,12 @@
 /**
- * `npm run relay` — the on-site relay (docs/architecture.md §2): serves PBS job records to the Worker over
- * signed HTTP. Configuration comes from the environment (README, "Relay"); logs are JSON lines on stdout.
+ * `npm run relay` — the on-site relay (docs/architecture.md §2, §5): serves PBS job records and
+ * OpenStack instance records to the Worker over signed HTTP. Configuration comes from the environment
+ * (docs/relay.md, docs/openstack.md); logs are JSON lines on stdout.
  */
 import { existsSync, statSync } from 'node:fs';
 import { parseRelayConfig, type RelayConfig, RelayConfigError } from './config.ts';
 import { ParsePool } from './parse-pool.ts';
+import { OpenStackSource } from './openstack/instances.ts';
 import { type RelayLogEntry, startRelayServer } from './server.ts';
 import type { JobSource } from './source.ts';
 import { accountingLogSource } from './sources/accounting-log.ts';
@@ -33,6 +35,13 @@ function describeSources(config: RelayConfig): Record<string, string> {
     ...(config.accounting ? { accounting: config.accounting.dir } : {}),
     ...(config.qstat ? { qstat: config.qstat.argv.join(' ') } : {}),
     ...(config.db ? { db: config.db.query.replace(/\s+/g, ' ').slice(0, 80) } : {}),
+    // Where Keystone, Prometheus are (never a credential: the Prometheus URL's user and password were removed).
+    ...(config.openstack
+      ? {
+          openstack: `${config.openstack.authUrl} (${config.openstack.auth.method}, ${config.openstack.interface}${config.openstack.region ? `, ${config.openstack.region}` : ''})`,
+          ...(config.openstack.prometheus ? { prometheus: config.openstack.prometheus.url } : {}),
+        }
+      : {}),
   };
 }
 
@@ -64,6 +73,7 @@ async function main(): Promise<void> {
     secrets: config.secrets,
     maxWindowDays: config.maxWindowDays,
     sources: buildSources(config, pool),
+    ...(config.openstack ? { instances: new OpenStackSource(config.openstack) } : {}),
   }).catch((err: Error) => {
     log('error', `cannot listen on ${config.host}:${config.port}: ${err.message}`);
     process.exit(1);

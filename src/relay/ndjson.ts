@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JobStreamSummary } from '../contracts/job-record.ts';
+import type { StreamErrorLine } from '../contracts/relay-api.ts';
 import { type JobSource, type NdjsonBlock, newStats, type Window } from './source.ts';
 
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
@@ -83,31 +84,38 @@ async function writeBlock(
   await waitForDrain(res, signal, stalledMs);
 }
 
-export interface JobStreamResult {
+export interface StreamResult {
   /** Records written. */
   count: number;
   /** The summary line was written: the client got everything. */
   complete: boolean;
   /** The client went away (or the relay is stopping) before the end. */
   aborted: boolean;
-  /** The source that failed mid-stream, and why (for the log only). */
+  /** The source that failed mid-stream, and why (also the stream's error line). */
   error?: { source: string; message: string };
 }
 
+/** Where a stream's body writes its records: objects (serialised here) or ready NDJSON blocks. */
+export interface NdjsonOut {
+  record(value: unknown): Promise<void>;
+  block(block: NdjsonBlock): Promise<void>;
+  /** Names the source being read, for the error line if it fails. */
+  source: string;
+}
+
 /**
- * Stream the jobs of `sources`, one after another, as NDJSON, then one summary line
- * (JobStreamSummarySchema). Only records whose `end` lies in [from, to) go out; anything else a source
- * yields is counted as skipped (a source that serves `ndjson` has filtered them itself). A source that
- * throws ends the response WITHOUT the summary line, so the client can tell the stream was cut off;
- * so does an abort, or a client that stops reading for `stalledMs`. Never throws.
+ * The framing every relay stream shares (/v1/jobs, /v1/instances): NDJSON records sent in chunks of
+ * about CHUNK_BYTES, then ONE summary line `{"summary": {count, ...}}` with the fields `body` returns.
+ * When `body` throws, what was read goes out and the stream ends with an error line
+ * (`{"error": {source, message}}`, StreamErrorLine) instead of the summary, so no client can take it
+ * as complete. An abort, or a client that stops reading for `stalledMs`, cuts the response off. Never throws.
  */
-export async function streamJobs(
+export async function streamNdjson(
   res: ServerResponse,
-  sources: readonly JobSource[],
-  window: Window,
+  body: (out: NdjsonOut) => Promise<Record<string, unknown>>,
   signal: AbortSignal,
   stalledMs = STALLED_CLIENT_MS,
-): Promise<JobStreamResult> {
+): Promise<StreamResult> {
   res.writeHead(200, {
     'Content-Type': NDJSON_CONTENT_TYPE,
     'Cache-Control': 'no-store',
@@ -120,11 +128,7 @@ export async function streamJobs(
     unflushed.clear();
   });
 
-  const stats = newStats();
-  const from = window.from.getTime();
-  const to = window.to.getTime();
   let count = 0;
-  let current = '';
   // Records go out in chunks of CHUNK_BYTES; a slow source still gets what it has out within 20 ms.
   let pending = '';
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -134,49 +138,33 @@ export async function streamJobs(
     if (pending && !res.destroyed) res.write(pending);
     pending = '';
   };
+  const out: NdjsonOut = {
+    source: '',
+    async record(value) {
+      pending += `${JSON.stringify(value)}\n`;
+      count++;
+      if (pending.length >= CHUNK_BYTES) {
+        clearTimeout(timer);
+        timer = undefined;
+        const chunk = pending;
+        pending = '';
+        await writeChunk(res, chunk, signal, stalledMs);
+      } else {
+        timer ??= setTimeout(flushPending, 20);
+      }
+    },
+    async block(block) {
+      flushPending();
+      await writeBlock(res, block, unflushed, signal, stalledMs);
+      count += block.count;
+    },
+  };
   try {
-    for (const source of sources) {
-      current = source.kind;
-      if (source.ndjson) {
-        // Parsed, filtered and serialised elsewhere (parse threads): only bytes to copy here.
-        for await (const block of source.ndjson(window, stats, signal)) {
-          flushPending();
-          await writeBlock(res, block, unflushed, signal, stalledMs);
-          count += block.count;
-        }
-        signal.throwIfAborted();
-        continue;
-      }
-      for await (const record of source.jobs(window, stats, signal)) {
-        const end = record.end === null ? NaN : Date.parse(record.end);
-        if (!(end >= from && end < to)) {
-          stats.skipped++;
-          continue;
-        }
-        pending += `${JSON.stringify(record)}\n`;
-        count++;
-        if (pending.length >= CHUNK_BYTES) {
-          clearTimeout(timer);
-          timer = undefined;
-          const chunk = pending;
-          pending = '';
-          await writeChunk(res, chunk, signal, stalledMs);
-        } else {
-          timer ??= setTimeout(flushPending, 20);
-        }
-      }
-      signal.throwIfAborted();
-    }
+    const fields = await body(out);
+    signal.throwIfAborted();
     clearTimeout(timer);
     if (pending) await writeChunk(res, pending, signal, stalledMs);
-    const summary: JobStreamSummary = {
-      count,
-      malformed: stats.malformed,
-      skipped: stats.skipped,
-      inputs: stats.inputs,
-      malformed_examples: stats.malformed_examples.slice(0, 20),
-    };
-    await writeNdjsonLine(res, { summary }, signal, stalledMs);
+    await writeNdjsonLine(res, { summary: { count, ...fields } }, signal, stalledMs);
     res.end();
     return { count, complete: true, aborted: false };
   } catch (err) {
@@ -189,11 +177,62 @@ export async function streamJobs(
       res.destroy();
       return { count, complete: false, aborted: true, error: { source: 'client', message: err.message } };
     }
-    // Cut off: what was read goes out, but no summary line. The client must not take it as complete.
+    // Cut off: what was read goes out, then the error line in place of the summary.
+    const error = { source: out.source, message: errorMessage(err) };
     flushPending();
+    if (!res.destroyed) res.write(`${JSON.stringify({ error } satisfies StreamErrorLine)}\n`);
     res.end();
-    return { count, complete: false, aborted: false, error: { source: current, message: errorMessage(err) } };
+    return { count, complete: false, aborted: false, error };
   }
+}
+
+/**
+ * Stream the jobs of `sources`, one after another (streamNdjson's framing), closed by the jobs'
+ * summary line (JobStreamSummarySchema). Only records whose `end` lies in [from, to) go out; anything
+ * else a source yields is counted as skipped (a source that serves `ndjson` has filtered them itself).
+ */
+export function streamJobs(
+  res: ServerResponse,
+  sources: readonly JobSource[],
+  window: Window,
+  signal: AbortSignal,
+  stalledMs = STALLED_CLIENT_MS,
+): Promise<StreamResult> {
+  const stats = newStats();
+  const from = window.from.getTime();
+  const to = window.to.getTime();
+  return streamNdjson(
+    res,
+    async (out) => {
+      for (const source of sources) {
+        out.source = source.kind;
+        if (source.ndjson) {
+          // Parsed, filtered and serialised elsewhere (parse threads): only bytes to copy here.
+          for await (const block of source.ndjson(window, stats, signal)) await out.block(block);
+          signal.throwIfAborted();
+          continue;
+        }
+        for await (const record of source.jobs(window, stats, signal)) {
+          const end = record.end === null ? NaN : Date.parse(record.end);
+          if (!(end >= from && end < to)) {
+            stats.skipped++;
+            continue;
+          }
+          await out.record(record);
+        }
+        signal.throwIfAborted();
+      }
+      const summary: Omit<JobStreamSummary, 'count'> = {
+        malformed: stats.malformed,
+        skipped: stats.skipped,
+        inputs: stats.inputs,
+        malformed_examples: stats.malformed_examples.slice(0, 20),
+      };
+      return summary;
+    },
+    signal,
+    stalledMs,
+  );
 }
 
 export function errorMessage(err: unknown): string {

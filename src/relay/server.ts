@@ -2,15 +2,23 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isRfc3339WithOffset, JOB_SOURCES, type JobSourceKind, RELAY_HEALTH_PATH, RELAY_JOBS_PATH } from '../contracts/relay-api.ts';
+import {
+  isRfc3339WithOffset,
+  JOB_SOURCES,
+  type JobSourceKind,
+  RELAY_HEALTH_PATH,
+  RELAY_INSTANCES_PATH,
+  RELAY_JOBS_PATH,
+} from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
 import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, verifyRelayRequest } from '../contracts/relay-signing.ts';
-import { errorMessage, streamJobs } from './ndjson.ts';
-import type { JobSource, Window } from './source.ts';
+import { errorMessage, type StreamResult, streamJobs, streamNdjson } from './ndjson.ts';
+import type { InstanceSource, JobSource, Window } from './source.ts';
 import type { TlsCredentials } from './tls.ts';
 
 /**
- * The relay's HTTP API (docs/architecture.md §2): `GET /v1/health` and `GET /v1/jobs?from=&to=[&source=]`.
+ * The relay's HTTP API (docs/architecture.md §2, §5): `GET /v1/health`, `GET /v1/jobs?from=&to=[&source=]`
+ * (PBS) and `GET /v1/instances?from=&to=` (OpenStack), each served only when its sources are configured.
  * Every request is signed (relay-signing.ts), unknown paths included; errors are problem+json.
  *
  * Without `source`, /v1/jobs reads every configured source in turn (accounting, qstat, db) and writes
@@ -30,8 +38,10 @@ export interface RelayServerOptions {
   secrets: readonly string[];
   /** Longest window /v1/jobs serves. */
   maxWindowDays: number;
-  /** The configured sources, at most one of each kind, in the order a request without `source` reads them. */
+  /** The configured PBS sources, at most one of each kind, in the order a request without `source` reads them. */
   sources: readonly JobSource[];
+  /** The OpenStack source, when configured. */
+  instances?: InstanceSource;
   /** One JSON object per request (default: a JSON line on stdout). */
   log?: (entry: RelayLogEntry) => void;
   /** A client that reads nothing for this long is cut off (default 5 minutes). */
@@ -163,24 +173,33 @@ async function handle(
       level = 'warn';
       throw UNAUTHORIZED;
     }
-    if (path !== RELAY_HEALTH_PATH && path !== RELAY_JOBS_PATH) throw new RelayHttpError('not_found', `no such path`);
+    if (path !== RELAY_HEALTH_PATH && path !== RELAY_JOBS_PATH && path !== RELAY_INSTANCES_PATH) {
+      throw new RelayHttpError('not_found', `no such path`);
+    }
     if (req.method !== 'GET') {
       throw new RelayHttpError('method_not_allowed', `${path} answers GET only`, undefined, { Allow: 'GET' });
     }
     if (path === RELAY_HEALTH_PATH) {
       sendJson(res, 200, 'application/json', {
         status: 'ok',
-        sources: options.sources.map((s) => s.kind),
+        sources: [...options.sources.map((s) => s.kind), ...(options.instances ? [options.instances.kind] : [])],
         time: new Date().toISOString(),
       });
     } else {
-      const request = parseJobsQuery(query, options);
-      Object.assign(entry, {
-        from: request.window.from.toISOString(),
-        to: request.window.to.toISOString(),
-        source: request.source ?? 'all',
-      });
-      const result = await streamJobs(res, request.sources, request.window, controller.signal, options.stalledClientMs);
+      let result: StreamResult;
+      if (path === RELAY_JOBS_PATH) {
+        if (options.sources.length === 0) throw new RelayHttpError('not_found', 'this relay has no PBS source (it serves /v1/instances)');
+        const request = parseJobsQuery(query, options);
+        Object.assign(entry, windowFields(request.window), { source: request.source ?? 'all' });
+        result = await streamJobs(res, request.sources, request.window, controller.signal, options.stalledClientMs);
+      } else {
+        const instances = options.instances;
+        if (!instances) throw new RelayHttpError('not_found', 'this relay has no OpenStack source (RELAY_OPENSTACK_AUTH_URL)');
+        const { window } = parseWindowQuery(query, ['from', 'to'], options.maxWindowDays);
+        Object.assign(entry, windowFields(window), { source: instances.kind });
+        const signal = controller.signal;
+        result = await streamNdjson(res, (out) => instances.stream(window, out, signal), signal, options.stalledClientMs);
+      }
       records = result.count;
       entry.complete = result.complete;
       if (result.aborted) entry.aborted = true;
@@ -217,15 +236,20 @@ interface JobsRequest {
   sources: readonly JobSource[];
 }
 
-/** `from`, `to` (RFC 3339 with an offset, `to` after `from`, at most maxWindowDays apart) and an optional `source`. */
-export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 'maxWindowDays' | 'sources'>): JobsRequest {
+const windowFields = (window: Window) => ({ from: window.from.toISOString(), to: window.to.toISOString() });
+
+/**
+ * A stream's query: only the parameters `known`, each at most once; `from` and `to` (RFC 3339 with an
+ * offset, `to` after `from`, at most maxWindowDays apart).
+ */
+export function parseWindowQuery(query: string, known: readonly string[], maxWindowDays: number): { window: Window; params: Map<string, string> } {
   const params = new Map<string, string>();
   for (const part of query.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
     const rawName = eq === -1 ? part : part.slice(0, eq);
     const name = decode(rawName, 'a parameter name');
-    if (!['from', 'to', 'source'].includes(name)) throw badParam(name.slice(0, 40), 'unknown parameter (from, to and source are known)');
+    if (!known.includes(name)) throw badParam(name.slice(0, 40), `unknown parameter (${known.slice(0, -1).join(', ')} and ${known.at(-1)} are known)`);
     if (params.has(name)) throw badParam(name, 'given more than once');
     // '+' stays '+': it can only be a time zone offset here, never a space.
     params.set(name, decode(eq === -1 ? '' : part.slice(eq + 1), name));
@@ -239,11 +263,17 @@ export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 
   const from = time('from');
   const to = time('to');
   if (to.getTime() <= from.getTime()) throw badParam('to', 'must be after from');
-  if (to.getTime() - from.getTime() > options.maxWindowDays * 86_400_000) {
-    throw badParam('to', `the window is longer than ${options.maxWindowDays} days`);
+  if (to.getTime() - from.getTime() > maxWindowDays * 86_400_000) {
+    throw badParam('to', `the window is longer than ${maxWindowDays} days`);
   }
+  return { window: { from, to }, params };
+}
+
+/** /v1/jobs: the window and an optional `source`. */
+export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 'maxWindowDays' | 'sources'>): JobsRequest {
+  const { window, params } = parseWindowQuery(query, ['from', 'to', 'source'], options.maxWindowDays);
   const source = params.get('source');
-  if (source === undefined) return { window: { from, to }, sources: options.sources };
+  if (source === undefined) return { window, sources: options.sources };
   if (!(JOB_SOURCES as readonly string[]).includes(source)) {
     throw badParam('source', `must be one of ${JOB_SOURCES.join(', ')}`);
   }
@@ -252,7 +282,7 @@ export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 
     const configured = options.sources.map((s) => s.kind).join(', ');
     throw badParam('source', `is not configured on this relay (configured: ${configured})`);
   }
-  return { window: { from, to }, source: source as JobSourceKind, sources: chosen };
+  return { window, source: source as JobSourceKind, sources: chosen };
 }
 
 function decode(text: string, what: string): string {

@@ -1,4 +1,5 @@
 import type { JobRecord, JobSourceKind, JobStreamSummary } from '../contracts/job-record.ts';
+import type { NdjsonOut } from './ndjson.ts';
 
 /** The UTC window a request asks for: jobs whose `end` is in [from, to). */
 export interface Window {
@@ -49,4 +50,13 @@ export interface NdjsonBlock {
    * change. Calling it more than once is harmless.
    */
   release?: () => void;
+}
+
+/**
+ * The OpenStack source (/v1/instances): writes the window's instance records to `out` as it reads
+ * them, and resolves to the summary line's fields. It throws when the window cannot be read whole.
+ */
+export interface InstanceSource {
+  readonly kind: 'openstack';
+  stream(window: Window, out: NdjsonOut, signal: AbortSignal): Promise<Record<string, unknown>>;
 }

@@ -43,6 +43,8 @@ export interface ClusterOverview {
   cluster: string;
   /** The relay URL when the cluster is in RELAYS; null: it has runs but is no longer configured. */
   relay: string | null;
+  /** What its relay serves (RELAYS `kind`): a PBS cluster's jobs or an OpenStack cloud's servers; null when not configured. */
+  kind: RelayTarget['kind'] | null;
   /** Every UTC day up to this one is collected; null: never. */
   through_day: string | null;
   queued: number;
@@ -144,11 +146,13 @@ export async function operatorOverview(
   ]);
 
   const relayUrl = new Map(opts.relays.map((r) => [r.cluster, r.url]));
+  const relayKind = new Map(opts.relays.map((r) => [r.cluster, r.kind]));
   const names = cluster === null ? [...new Set([...relayUrl.keys(), ...runs.rows.map((r) => r.cluster)])].sort() : [cluster];
   const status = await clusterStatus(db, names);
   const clusters = status.map((s) => ({
     ...s,
     relay: relayUrl.get(s.cluster) ?? null,
+    kind: relayKind.get(s.cluster) ?? null,
     runs: runs.rows.filter((r) => r.cluster === s.cluster).map((r) => ({ ...r, attempt: Number(r.attempt) })),
   }));
 

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_HEALTH_PATH } from '../../src/contracts/job-record.ts';
+import {
+  type JobRecord,
+  JobRecordSchema,
+  type JobStreamSummary,
+  JobStreamSummarySchema,
+  RELAY_HEALTH_PATH,
+} from '../../src/contracts/job-record.ts';
+import type { StreamErrorLine } from '../../src/contracts/relay-api.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT } from './keys.ts';
 import { httpsGet } from './tls.ts';
@@ -268,17 +275,28 @@ export interface ParsedJobStream {
   records: JobRecord[];
   /** Null when the stream was cut off (no summary line at the end). */
   summary: JobStreamSummary | null;
+  /** The error line that ends a stream whose source failed (in place of the summary), else null. */
+  error: StreamErrorLine['error'] | null;
   lines: number;
+}
+
+/** An NDJSON body split into its records, its closing summary line and its error line (if any). */
+export function splitRelayStream(text: string): { values: unknown[]; summary: unknown; error: StreamErrorLine['error'] | null; lines: number } {
+  const values = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = values.length;
+  const last = values.at(-1);
+  const summary = last && 'summary' in last ? values.pop() : null;
+  const error = last && 'error' in last ? (values.pop() as unknown as StreamErrorLine).error : null;
+  return { values, summary, error, lines };
 }
 
 /** Split an NDJSON body into its job records and its closing summary line (validated by the contract). */
 export function parseJobStream(text: string): ParsedJobStream {
-  const values = text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const last = values.at(-1);
-  const summary = last && 'summary' in last ? JobStreamSummarySchema.parse(last).summary : null;
-  const records = (summary ? values.slice(0, -1) : values).map((v) => JobRecordSchema.parse(v));
-  return { records, summary, lines: values.length };
+  const { values, summary, error, lines } = splitRelayStream(text);
+  return {
+    records: values.map((v) => JobRecordSchema.parse(v)),
+    summary: summary ? JobStreamSummarySchema.parse(summary).summary : null,
+    error,
+    lines,
+  };
 }

@@ -1,9 +1,23 @@
-import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_JOBS_PATH } from '../../contracts/job-record.ts';
+import type { z } from 'zod';
+import {
+  type InstanceRecord,
+  InstanceRecordSchema,
+  type InstanceStreamSummary,
+  InstanceStreamSummarySchema,
+  RELAY_INSTANCES_PATH,
+} from '../../contracts/instance-record.ts';
+import {
+  type JobRecord,
+  JobRecordSchema,
+  type JobStreamSummary,
+  JobStreamSummarySchema,
+  RELAY_JOBS_PATH,
+} from '../../contracts/job-record.ts';
 import { signRelayRequest } from '../../contracts/relay-signing.ts';
 import type { RelayTarget } from '../../config.ts';
 import { ProviderError } from './provider-error.ts';
 
-export interface RelayJobsRequest {
+export interface RelayWindowRequest {
   relay: RelayTarget;
   secret: string;
   from: Date;
@@ -16,18 +30,28 @@ export interface RelayJobsRequest {
   now?: () => Date;
 }
 
+const ErrorLine = (value: object): value is { error: { source?: unknown; message?: unknown } } =>
+  'error' in value && !!value.error && typeof value.error === 'object';
+
 /**
- * Fetch the jobs whose end lies in [from, to) from a relay as a stream: each validated job record is
- * handed to `onJob` as it arrives (nothing is buffered beyond one line), and the summary line that
- * must close the stream is returned. A stream that ends without it, or whose count disagrees with
- * the records received, is an error: a cut-off stream is never taken as complete.
+ * Read one of the relay's NDJSON streams for [from, to): each validated record is handed to
+ * `onRecord` as it arrives (nothing is buffered beyond one line), and the summary line that must
+ * close the stream is returned. A stream that ends without it, that ends with the relay's error line
+ * instead, or whose count disagrees with the records received, is an error: a cut-off or failed
+ * window is never taken as complete.
  */
-export async function readRelayJobs(req: RelayJobsRequest, onJob: (job: JobRecord) => void): Promise<JobStreamSummary> {
+async function readRelayStream<R, S extends { count: number }>(
+  req: RelayWindowRequest,
+  path: string,
+  params: Record<string, string>,
+  schemas: { record: z.ZodType<R>; summary: z.ZodType<{ summary: S }>; what: string },
+  onRecord: (record: R) => void,
+): Promise<S> {
   const source = `relay ${req.relay.cluster}`;
-  const url = new URL(RELAY_JOBS_PATH, req.relay.url);
+  const url = new URL(path, req.relay.url);
   url.searchParams.set('from', req.from.toISOString());
   url.searchParams.set('to', req.to.toISOString());
-  if (req.relay.source) url.searchParams.set('source', req.relay.source);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   const signedAt = Math.floor((req.now?.() ?? new Date()).getTime() / 1000);
   const headers = await signRelayRequest(req.secret, 'GET', url.pathname + url.search, signedAt);
   const signal = AbortSignal.timeout(req.timeoutMs ?? 600_000);
@@ -46,7 +70,7 @@ export async function readRelayJobs(req: RelayJobsRequest, onJob: (job: JobRecor
   if (!response.body) throw new ProviderError(source, 'parse', 'empty body');
 
   let count = 0;
-  let summary: JobStreamSummary | undefined;
+  let summary: S | undefined;
   let lineNo = 0;
   const handleLine = (line: string) => {
     lineNo++;
@@ -59,18 +83,22 @@ export async function readRelayJobs(req: RelayJobsRequest, onJob: (job: JobRecor
       throw new ProviderError(source, 'parse', `line ${lineNo}: not JSON`);
     }
     if (value && typeof value === 'object' && 'summary' in value) {
-      const parsed = JobStreamSummarySchema.safeParse(value);
+      const parsed = schemas.summary.safeParse(value);
       if (!parsed.success) throw new ProviderError(source, 'parse', `line ${lineNo}: bad summary line`);
       summary = parsed.data.summary;
       return;
     }
-    const job = JobRecordSchema.safeParse(value);
-    if (!job.success) {
-      const issue = job.error.issues[0];
-      throw new ProviderError(source, 'parse', `line ${lineNo}: not a job record (${issue?.path.join('.')}: ${issue?.message})`);
+    if (value && typeof value === 'object' && ErrorLine(value)) {
+      const { source: failed, message } = value.error;
+      throw new ProviderError(source, 'upstream', `its ${String(failed)} source failed after ${count} records: ${String(message).slice(0, 1000)}`);
+    }
+    const record = schemas.record.safeParse(value);
+    if (!record.success) {
+      const issue = record.error.issues[0];
+      throw new ProviderError(source, 'parse', `line ${lineNo}: not ${schemas.what} (${issue?.path.join('.')}: ${issue?.message})`);
     }
     count++;
-    onJob(job.data);
+    onRecord(record.data);
   };
 
   try {
@@ -95,4 +123,26 @@ export async function readRelayJobs(req: RelayJobsRequest, onJob: (job: JobRecor
     throw new ProviderError(source, 'parse', `summary says ${summary.count} records, ${count} arrived`);
   }
   return summary;
+}
+
+/** The PBS jobs whose end lies in [from, to) (`GET /v1/jobs`, architecture §2). */
+export function readRelayJobs(req: RelayWindowRequest, onJob: (job: JobRecord) => void): Promise<JobStreamSummary> {
+  return readRelayStream(
+    req,
+    RELAY_JOBS_PATH,
+    req.relay.source ? { source: req.relay.source } : {},
+    { record: JobRecordSchema, summary: JobStreamSummarySchema, what: 'a job record' },
+    onJob,
+  );
+}
+
+/** The OpenStack servers that held resources in [from, to) (`GET /v1/instances`, architecture §5). */
+export function readRelayInstances(req: RelayWindowRequest, onInstance: (instance: InstanceRecord) => void): Promise<InstanceStreamSummary> {
+  return readRelayStream(
+    req,
+    RELAY_INSTANCES_PATH,
+    {},
+    { record: InstanceRecordSchema, summary: InstanceStreamSummarySchema, what: 'an instance record' },
+    onInstance,
+  );
 }

@@ -49,4 +49,17 @@ describe('natural key', () => {
     const keys = new Set([key(base), ...variants.map(key)]);
     expect(keys.size).toBe(variants.length + 1);
   });
+
+  it('keys an OpenStack event by its Keystone project id, whatever its name says', () => {
+    const os = { ...base, source: 'openstack', identities: [], context: { cluster: 'cloud', openstack_project_id: 'a1b2', project: 'old-name' } };
+    // A renamed project, or one Keystone no longer knows, is the same event: re-collection updates it.
+    expect(key({ ...os, context: { ...os.context, project: 'new-name' } })).toBe(key(os));
+    expect(key({ ...os, context: { cluster: 'cloud', openstack_project_id: 'a1b2' } })).toBe(key(os));
+    // Two projects of one name (in two domains) are two events; so are two clouds.
+    expect(key({ ...os, context: { ...os.context, openstack_project_id: 'c3d4' } })).not.toBe(key(os));
+    expect(key({ ...os, context: { ...os.context, cluster: 'other-cloud' } })).not.toBe(key(os));
+    // A PBS event keeps its project name in the key, openstack_project_id or not.
+    const pbs = { ...base, context: { ...base.context, openstack_project_id: 'a1b2' } };
+    expect(key(pbs)).toBe(key(base));
+  });
 });

@@ -127,6 +127,7 @@ describe('relay database source', () => {
     const stream = parseJobStream(await res.text());
     expect(stream.records).toHaveLength(1000); // the first page went out; the second failed at row 1501
     expect(stream.summary).toBeNull();
+    expect(stream.error).toEqual({ source: 'db', message: 'division by zero' });
     const line = await relay.waitForLog((l) => l.msg === 'request' && l.records === 1000);
     expect(line).toMatchObject({ level: 'error', status: 200, complete: false, error: { source: 'db', message: 'division by zero' } });
   });

@@ -79,13 +79,18 @@ describe('relay qstat source', () => {
     ]);
   });
 
-  it('ends the stream without a summary when qstat fails, and logs its first stderr line', async () => {
+  it('ends the stream with an error line (no summary) when qstat fails, and logs its first stderr line', async () => {
     writeFileSync(join(dir, 'fail'), '');
     try {
       const res = await relay.fetch(`${MARCH_13}&source=qstat`);
       expect(res.status).toBe(200);
       const stream = parseJobStream(await res.text());
-      expect(stream).toEqual({ records: [], summary: null, lines: 0 });
+      expect(stream).toEqual({
+        records: [],
+        summary: null,
+        error: { source: 'qstat', message: expect.stringMatching(/cannot connect to server pbs01/) },
+        lines: 1,
+      });
       const line = await relay.waitForLog((l) => l.msg === 'request' && l.level === 'error');
       expect(line.error).toEqual({
         source: 'qstat',

@@ -179,7 +179,7 @@ describe('relay job stream', () => {
     expect(logs[0]).toMatchObject({ msg: 'request', status: 200, records: 1, aborted: true, complete: false });
   });
 
-  it('ends the stream without a summary when a source fails mid-stream', async () => {
+  it('ends the stream with an error line instead of the summary when a source fails mid-stream', async () => {
     const { source } = watchedSource(async function* () {
       yield job(1);
       yield job(2);
@@ -192,6 +192,7 @@ describe('relay job stream', () => {
     const stream = parseJobStream(body);
     expect(stream.records.map((r) => r.job_id)).toEqual(['1.pbs-test', '2.pbs-test']);
     expect(stream.summary).toBeNull();
+    expect(stream.error).toEqual({ source: 'accounting', message: 'disk on fire' });
     expect(logs[0]).toMatchObject({
       level: 'error',
       status: 200,

@@ -91,15 +91,15 @@ function clusterBlock(c: ClusterOverview): Html {
 <div><dt>collected through</dt><dd class="watermark">${c.through_day ?? 'never'}</dd></div>
 <div><dt>days queued</dt><dd>${c.queued}</dd></div>
 <div><dt>days failed</dt><dd class="${c.failed > 0 ? 'warn' : ''}">${c.failed}</dd></div>
-<div><dt>relay</dt><dd>${c.relay ?? html`<span class="muted">not in RELAYS</span>`}</dd></div>
+<div><dt>relay</dt><dd>${c.relay ?? html`<span class="muted">not in RELAYS</span>`}${c.kind === 'openstack' ? ' (OpenStack)' : null}</dd></div>
 </dl>
 ${
   c.runs.length === 0
     ? html`<p class="muted">No runs yet: the daily cron collects each day once it has ended, or queue days with <code>POST /admin/collection/backfill</code>.</p>`
     : html`<div class="scroll"><table class="runs"><caption>Last ${c.runs.length} runs, newest first</caption>
 <thead><tr><th>day</th><th>started (UTC)</th><th>trigger, attempt</th><th>status</th><th class="num">duration</th>
-<th class="num">jobs</th><th class="num">events</th><th class="num">inserted / updated / unchanged</th>
-<th class="num">malformed lines</th><th class="num">skipped</th></tr></thead>
+<th class="num">${c.kind === 'openstack' ? 'servers' : 'jobs'}</th><th class="num">events</th><th class="num">inserted / updated / unchanged</th>
+<th class="num">${c.kind === 'openstack' ? 'malformed servers' : 'malformed lines'}</th><th class="num">skipped</th></tr></thead>
 <tbody>${c.runs.map(runRow)}</tbody></table></div>`
 }
 </article>`;
