@@ -215,15 +215,23 @@ export interface OpenStackRelay {
   stop(): Promise<void>;
 }
 
-/** A stand-in cloud and a REAL relay process (OpenStack only: no PBS source) pointed at it. */
+/**
+ * A stand-in cloud and a REAL relay process (OpenStack only: no PBS source) pointed at it. With
+ * `prometheus`, the relay also reads CPU time from the stand-in's Prometheus.
+ */
 export async function startOpenStackRelay(
   standinOptions: StandinOptions,
   env: Record<string, string> = {},
-  relayOptions: Omit<RelayProcessOptions, 'env' | 'accountingFiles'> = {},
+  relayOptions: Omit<RelayProcessOptions, 'env' | 'accountingFiles'> & { prometheus?: boolean } = {},
 ): Promise<OpenStackRelay> {
   const standin = await startStandin(standinOptions);
   try {
-    const relay = await startRelayProcess({ ...relayOptions, accountingFiles: false, env: openstackEnv(standin, env) });
+    const { prometheus, ...processOptions } = relayOptions;
+    const relay = await startRelayProcess({
+      ...processOptions,
+      accountingFiles: false,
+      env: openstackEnv(standin, { ...(prometheus ? { RELAY_PROMETHEUS_URL: standin.prometheusUrl } : {}), ...env }),
+    });
     return {
       standin,
       relay,

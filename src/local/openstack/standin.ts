@@ -19,6 +19,8 @@ export interface StandinFaults {
   serverPage?: { listing: 'changes-since' | 'live'; page: number; status: number };
   /** Cut the connection half-way through that page's body instead. */
   cutServerPage?: { listing: 'changes-since' | 'live'; page: number };
+  /** Called as a page of a server listing is asked for, before it is answered (to change the cloud meanwhile). */
+  beforeServerPage?: (listing: 'changes-since' | 'live', page: number) => void;
   /** Answer this status for the instance actions of these servers. */
   actions?: { serverIds: string[]; status: number };
   /** Hold every Nova answer this long (timeouts). */
@@ -227,19 +229,21 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     if (path === '/servers/detail') {
       if (!params.has('all_tenants')) return json(res, 200, { servers: [] }); // the token's own project has none
       const which = params.has('changes-since') ? 'changes-since' : 'live';
+      const limit = Math.min(Number(params.get('limit') ?? maxLimit) || maxLimit, maxLimit);
+      const marker = params.get('marker');
+      if (!marker) faults.beforeServerPage?.(which, 1);
       const all = listing(params);
       let start = 0;
-      const marker = params.get('marker');
       if (marker) {
         start = all.findIndex((s) => s.id === marker) + 1;
         if (start === 0) return badRequest(res, `marker [${marker}] not found`);
       }
-      const page = Math.floor(start / Math.max(1, Number(params.get('limit') ?? maxLimit))) + 1;
+      const page = Math.floor(start / limit) + 1;
+      if (marker) faults.beforeServerPage?.(which, page);
       const fault = faults.serverPage;
       if (fault && fault.listing === which && fault.page === page) {
         return json(res, fault.status, { computeFault: { code: fault.status, message: 'Unexpected API Error.' } });
       }
-      const limit = Math.min(Number(params.get('limit') ?? maxLimit) || maxLimit, maxLimit);
       const slice = all.slice(start, start + limit).filter((s) => !s.downCell || atLeast(v, 2, 69));
       const body: Record<string, unknown> = { servers: slice.map((s) => serverView(s, v, novaBase)) };
       if (slice.length === limit) {

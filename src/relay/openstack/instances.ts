@@ -43,14 +43,23 @@ export interface OpenStackSourceDeps {
   now?: () => number;
 }
 
-/** Run `fn` over `items` with at most `limit` in flight; results in the items' order. */
+/**
+ * Run `fn` over `items` with at most `limit` in flight; results in the items' order. After a failure
+ * no further item is started (the window has failed: nothing more is asked of the cloud for it).
+ */
 async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -91,8 +100,19 @@ export class OpenStackSource {
   }
 
   /** Write the window's instance records to `out`; resolves to the summary's fields. */
-  async stream(window: Window, out: NdjsonOut, signal: AbortSignal): Promise<Summary> {
+  async stream(window: Window, out: NdjsonOut, clientSignal: AbortSignal): Promise<Summary> {
     out.source = 'openstack';
+    // Once the window fails, requests still in flight for it are cut off: nothing more is asked of the cloud.
+    const failure = new AbortController();
+    try {
+      return await this.read(window, out, AbortSignal.any([clientSignal, failure.signal]));
+    } catch (err) {
+      failure.abort(err);
+      throw err;
+    }
+  }
+
+  private async read(window: Window, out: NdjsonOut, signal: AbortSignal): Promise<Summary> {
     const from = window.from.getTime();
     const to = window.to.getTime();
     const stats: Stats = { pages: 0, servers: 0, actionPages: 0, skipped: 0, malformed: 0, examples: [] };
