@@ -1,7 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_COLLECTOR_KEY_NEXT, TEST_READ_KEY, TEST_RELAY_SECRET } from './support/keys.ts';
+import {
+  CRON_TEST_CLOUD,
+  CRON_TEST_CLUSTER,
+  TEST_ADMIN_KEY,
+  TEST_COLLECTOR_KEY,
+  TEST_COLLECTOR_KEY_NEXT,
+  TEST_READ_KEY,
+  TEST_RELAY_SECRET,
+} from './support/keys.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -34,8 +42,12 @@ export default defineConfig({
                 ADMIN_API_KEY: TEST_ADMIN_KEY,
                 READ_API_KEY: TEST_READ_KEY,
                 RELAY_SECRET: TEST_RELAY_SECRET,
-                // The cron's cluster (support/collector-relay.ts); tests with other settings build their own config.
-                RELAYS: JSON.stringify([{ cluster: CRON_TEST_CLUSTER, url: inject('relayUrl'), authority: 'demo.local' }]),
+                // The cron's cluster and cloud (support/collector-relay.ts, support/openstack-cloud.ts); tests
+                // with other settings build their own config.
+                RELAYS: JSON.stringify([
+                  { cluster: CRON_TEST_CLUSTER, url: inject('relayUrl'), authority: 'demo.local' },
+                  { cluster: CRON_TEST_CLOUD, url: inject('openstackRelayUrl'), kind: 'openstack' },
+                ]),
                 COLLECT_START_DATE: '2026-03-01',
               },
             },

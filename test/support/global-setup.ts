@@ -3,6 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { EMBEDDED_DATABASE_URL, type Gateway, startGateway } from '../../src/local/gateway/server.ts';
 import { migrateDatabase } from '../../src/local/migrate.ts';
 import { type CollectorRelay, startCollectorRelay } from './collector-relay.ts';
+import { type OpenStackRelay, startCollectorClouds } from './openstack-cloud.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,11 +15,16 @@ declare module 'vitest' {
     relayUrl: string;
     /** The same relay behind a proxy that cuts every response off half-way. */
     cutoffRelayUrl: string;
+    /** A real relay process reading a stand-in cloud (support/openstack-cloud.ts, with Prometheus). */
+    openstackRelayUrl: string;
+    /** The same cloud, whose Nova fails the second page of its live listing (503). */
+    openstackFailingRelayUrl: string;
   }
 }
 
 let gateway: Gateway | undefined;
 let relay: CollectorRelay | undefined;
+let clouds: OpenStackRelay[] = [];
 
 /**
  * Drop and re-create the database TEST_DATABASE_URL names, so that every run starts as empty as the
@@ -45,19 +51,25 @@ async function recreateTestDatabase(databaseUrl: string) {
 
 /**
  * Start one gateway on a free loopback port and migrate the test database through it:
- * the PostgreSQL at TEST_DATABASE_URL when set, otherwise an in-memory PGlite. And one relay process
- * for the collector tests.
+ * the PostgreSQL at TEST_DATABASE_URL when set, otherwise an in-memory PGlite. And the relay
+ * processes of the collector tests: a PBS one, and two OpenStack ones (a healthy cloud, a failing one).
  */
 export default async function setup(project: TestProject) {
   const databaseUrl = process.env.TEST_DATABASE_URL || EMBEDDED_DATABASE_URL;
   if (process.env.TEST_DATABASE_URL) await recreateTestDatabase(process.env.TEST_DATABASE_URL);
-  [gateway, relay] = await Promise.all([startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }), startCollectorRelay()]);
+  [gateway, relay, clouds] = await Promise.all([
+    startGateway({ port: 0, verbose: process.env.GATEWAY_VERBOSE === '1' }),
+    startCollectorRelay(),
+    startCollectorClouds(),
+  ]);
   await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
   project.provide('databaseUrl', databaseUrl);
   project.provide('gatewaySqlUrl', gateway.sqlUrl);
   project.provide('relayUrl', relay.relay.url);
   project.provide('cutoffRelayUrl', relay.cutoffUrl);
+  project.provide('openstackRelayUrl', clouds[0]!.relay.url);
+  project.provide('openstackFailingRelayUrl', clouds[1]!.relay.url);
   return async () => {
-    await Promise.all([gateway?.close(), relay?.stop()]);
+    await Promise.all([gateway?.close(), relay?.stop(), ...clouds.map((c) => c.stop())]);
   };
 }

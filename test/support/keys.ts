@@ -11,3 +11,5 @@ export const TEST_RELAY_SECRET = 'test-relay-secret-0123456789abcdef';
 export const TEST_RELAY_SECRET_NEXT = 'test-relay-secret-next-fedcba9876543210';
 /** The cluster the Worker under test is configured to collect from (RELAYS); only the cron test uses it. */
 export const CRON_TEST_CLUSTER = 'cron-test';
+/** The OpenStack cloud the Worker under test is configured to collect from (RELAYS, kind openstack); only the cron test collects it. */
+export const CRON_TEST_CLOUD = 'cron-test-cloud';

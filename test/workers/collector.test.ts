@@ -6,7 +6,7 @@ import { type Config, parseConfig } from '../../src/config.ts';
 import { JobRecordSchema, JobStreamSummarySchema } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { consumeCollect } from '../../src/collector/consume.ts';
-import { CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_RELAY_SECRET } from '../support/keys.ts';
+import { CRON_TEST_CLOUD, CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_RELAY_SECRET } from '../support/keys.ts';
 import { uniqueId } from '../support/events.ts';
 import { db } from './helpers.ts';
 
@@ -55,13 +55,15 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 describe('the daily collection, end to end (cron → queue → relay process → transform → ingest)', () => {
   it('collects every day not yet collected, conserves totals, advances the watermark; re-running changes nothing', async () => {
     const cluster = CRON_TEST_CLUSTER;
-    // This cluster is this test's alone: start from nothing, whatever an earlier run left.
-    await db.batch([
-      db.execute(sql`DELETE FROM collection_runs WHERE cluster = ${cluster}`),
-      db.execute(sql`DELETE FROM collection_days WHERE cluster = ${cluster}`),
-      db.execute(sql`DELETE FROM collection_watermarks WHERE cluster = ${cluster}`),
-      db.execute(sql`DELETE FROM resource_usage_events WHERE context->>'cluster' = ${cluster}`),
-    ]);
+    // This cluster and cloud are this test's alone: start from nothing, whatever an earlier run left.
+    for (const name of [cluster, CRON_TEST_CLOUD]) {
+      await db.batch([
+        db.execute(sql`DELETE FROM collection_runs WHERE cluster = ${name}`),
+        db.execute(sql`DELETE FROM collection_days WHERE cluster = ${name}`),
+        db.execute(sql`DELETE FROM collection_watermarks WHERE cluster = ${name}`),
+        db.execute(sql`DELETE FROM resource_usage_events WHERE context->>'cluster' = ${name}`),
+      ]);
+    }
     type Scheduler = { scheduled(options: { scheduledTime: Date; cron: string }): Promise<unknown> };
     await (exports.default as unknown as Scheduler).scheduled({ scheduledTime: new Date('2026-03-05T02:15:00Z'), cron: '15 2 * * *' });
 
@@ -93,8 +95,25 @@ describe('the daily collection, end to end (cron → queue → relay process →
     expect(jobs).toBe(450);
     expect(await eventTotals(cluster)).toMatchObject({ cpu, wall, core, jobs });
 
+    // The cloud in RELAYS (kind openstack) was planned and collected by the same cron, day by day.
+    const cloudRuns = await waitFor('four runs of the cloud', async () => {
+      const r = await runsOf(CRON_TEST_CLOUD);
+      return r.filter((x) => x.status === 'succeeded').length >= 4 ? r : undefined;
+    });
+    expect(cloudRuns.map((r) => r.day).sort()).toEqual(['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04']);
+    expect(cloudRuns.every((r) => r.status === 'succeeded' && (r.jobs as number) > 0 && (r.events as number) > 0)).toBe(true);
+
     const status = await exports.default.fetch('http://worker.test/admin/collection/status', { headers: ADMIN });
-    expect(await status.json()).toMatchObject({ clusters: [{ cluster, through_day: '2026-03-04', queued: 0, failed: 0 }] });
+    expect(await status.json()).toMatchObject({
+      clusters: [
+        { cluster, through_day: '2026-03-04', queued: 0, failed: 0 },
+        { cluster: CRON_TEST_CLOUD, through_day: '2026-03-04', queued: 0, failed: 0 },
+      ],
+    });
+    // The operator page shows the cloud as a cloud: servers, not jobs.
+    const page = await (await exports.default.fetch(`http://worker.test/operator?cluster=${CRON_TEST_CLOUD}`, { headers: ADMIN })).text();
+    expect(page).toContain('<th class="num">servers</th>');
+    expect(page).toMatch(/<dt>relay<\/dt><dd>http:\/\/127\.0\.0\.1:\d+ \(OpenStack\)<\/dd>/);
 
     // Re-collecting the same days changes nothing.
     const before = await eventTotals(cluster);
@@ -112,7 +131,21 @@ describe('the daily collection, end to end (cron → queue → relay process →
     for (const r of again) expect(r).toMatchObject({ inserted: 0, updated: 0 });
     expect(again.reduce((s, r) => s + (r.unchanged as number), 0)).toBe(before.events - 0 /* day 4 had none */);
     expect(await eventTotals(cluster)).toEqual(before);
-  }, 60_000);
+
+    // A cloud's days are backfilled the same way, and re-collecting them changes nothing either.
+    const cloudBackfill = await exports.default.fetch('http://worker.test/admin/collection/backfill', {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ cluster: CRON_TEST_CLOUD, from: '2026-03-02', to: '2026-03-02' }),
+    });
+    expect(await cloudBackfill.json()).toMatchObject({ enqueued: 1 });
+    const [cloudAgain] = await waitFor('the cloud backfill run', async () => {
+      const r = (await runsOf(CRON_TEST_CLOUD)).filter((x) => x.trigger === 'backfill' && x.status === 'succeeded');
+      return r.length >= 1 ? r : undefined;
+    });
+    const firstRun = cloudRuns.find((r) => r.day === '2026-03-02')!;
+    expect(cloudAgain).toMatchObject({ inserted: 0, updated: 0, unchanged: firstRun.events, jobs: firstRun.jobs });
+  }, 90_000);
 });
 
 describe('collection faults: the window fails, the message is retried, the watermark stays', () => {
