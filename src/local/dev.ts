@@ -2,9 +2,12 @@
  * `npm run dev` — the whole local stack in one command:
  *   1. the SQL-over-HTTP gateway (embedded PGlite in .data/pglite unless DATABASE_URL names a PostgreSQL),
  *   2. the migrations in drizzle/, applied through it,
- *   3. a demo relay on 127.0.0.1:8790 serving a generated PBS accounting log of the last 7 days,
- *   4. `wrangler dev` on 127.0.0.1:8787, offline-safe (no telemetry, no Request.cf fetch), configured to
- *      collect from that relay when its cron is triggered (`/__scheduled`).
+ *   3. a demo cloud: a local Keystone + Nova stand-in on 127.0.0.1:8791 (src/local/openstack), with a
+ *      generated week of servers,
+ *   4. a demo relay on 127.0.0.1:8790 serving a generated PBS accounting log of the last 7 days and
+ *      that cloud's servers,
+ *   5. `wrangler dev` on 127.0.0.1:8787, offline-safe (no telemetry, no Request.cf fetch), configured to
+ *      collect the cluster and the cloud from that relay when its cron is triggered (`/__scheduled`).
  * Ctrl-C stops all of it: the relay, wrangler and workerd run in their own process groups, signalled whole.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -13,12 +16,17 @@ import { addDays } from '../lib/utc-day.ts';
 import { writeDemoAccountingLog } from './demo-accounting.ts';
 import { startGateway } from './gateway/server.ts';
 import { migrateDatabase } from './migrate.ts';
-import { seedDemo } from './seed-demo.ts';
+import { generateDemoCloud } from './openstack/demo-cloud.ts';
+import { type Standin, startStandin } from './openstack/standin.ts';
+import { DEMO_OPENSTACK_PROJECT, seedDemo } from './seed-demo.ts';
 import { readDevVars, redactUrl, resolveDatabaseUrl } from './settings.ts';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 4444);
 const RELAY_PORT = Number(process.env.RELAY_PORT ?? 8790);
+const CLOUD_PORT = Number(process.env.DEMO_CLOUD_PORT ?? 8791);
+/** The demo cloud's application credential (the stand-in's; nothing real). */
+const DEMO_CREDENTIAL = { id: 'demo-app-credential', secret: 'demo-app-credential-secret' };
 const DEMO_DIR = '.data/demo-accounting';
 const DEMO_TIMEZONE = 'Europe/Prague';
 const started = performance.now();
@@ -37,6 +45,8 @@ say(`database: ${redactUrl(databaseUrl)} (${from})`);
 
 const children: ChildProcess[] = [];
 let stopping = false;
+/** The demo cloud, once started (stopped with the rest). */
+let cloud: Standin | undefined;
 
 /** Start a child in its own process group (so its own children go down with it). */
 function startChild(name: string, args: string[], env: Record<string, string>): ChildProcess {
@@ -73,7 +83,7 @@ async function stop(code: number): Promise<never> {
           clearTimeout(timer);
         }),
     );
-    await gateway?.close();
+    await Promise.all([gateway?.close(), cloud?.close()]);
   }
   process.exit(code);
 }
@@ -111,6 +121,27 @@ const yesterday = addDays(new Date().toISOString().slice(0, 10), -1);
 const demoDays = Array.from({ length: 7 }, (_, i) => addDays(yesterday, i - 6));
 rmSync(DEMO_DIR, { recursive: true, force: true });
 const demo = await writeDemoAccountingLog({ dir: DEMO_DIR, days: demoDays, jobsPerDay: 400, timeZone: DEMO_TIMEZONE });
+// The demo cloud: a week of servers (the seeded OpenStack GitOps allocation's project among them).
+const cloudStart = Date.parse(`${demoDays[0]}T00:00:00Z`);
+cloud = await startStandin({
+  port: CLOUD_PORT,
+  cloud: generateDemoCloud({
+    start: cloudStart,
+    end: Date.parse(`${yesterday}T00:00:00Z`) + 86_400_000,
+    servers: 60,
+    changed: 25,
+    actionsPerServer: 6,
+    projects: 4,
+    knownProjects: [DEMO_OPENSTACK_PROJECT],
+    credentials: { applicationCredential: DEMO_CREDENTIAL },
+  }),
+}).catch((err: NodeJS.ErrnoException) => {
+  console.error(`[dev] cannot start the demo cloud on port ${CLOUD_PORT} (${err.code ?? err.message}); set DEMO_CLOUD_PORT to use another`);
+  return stop(1);
+});
+say(`demo cloud (Keystone + Nova stand-in): ${cloud.authUrl} (${cloud.cloud.servers.length} servers)`);
+const cloudAuthUrl = cloud.authUrl;
+
 // The relay runs as `npm run relay` runs it: the bundled build (smaller and faster than through tsx).
 execFileSync('npm', ['run', '-s', 'relay:build'], { stdio: 'inherit' });
 startChild('relay', ['dist/relay/main.mjs'], {
@@ -119,10 +150,16 @@ startChild('relay', ['dist/relay/main.mjs'], {
   RELAY_SECRETS: relaySecret,
   RELAY_TIMEZONE: DEMO_TIMEZONE,
   RELAY_ACCOUNTING_DIR: DEMO_DIR,
+  RELAY_OPENSTACK_AUTH_URL: cloudAuthUrl,
+  RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: DEMO_CREDENTIAL.id,
+  RELAY_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: DEMO_CREDENTIAL.secret,
 });
-say(`demo relay: http://127.0.0.1:${RELAY_PORT} (${demo.jobs} jobs, ${demoDays[0]} to ${yesterday}, in ${DEMO_DIR})`);
+say(`demo relay: http://127.0.0.1:${RELAY_PORT} (${demo.jobs} jobs, ${demoDays[0]} to ${yesterday}, in ${DEMO_DIR}; and the demo cloud)`);
 
-const demoRelays = JSON.stringify([{ cluster: 'demo', url: `http://127.0.0.1:${RELAY_PORT}`, authority: 'demo.local' }]);
+const demoRelays = JSON.stringify([
+  { cluster: 'demo', url: `http://127.0.0.1:${RELAY_PORT}`, authority: 'demo.local' },
+  { cluster: 'demo-cloud', url: `http://127.0.0.1:${RELAY_PORT}`, kind: 'openstack' },
+]);
 const vars: Record<string, string> = {
   DATABASE_URL: databaseUrl,
   DATABASE_HTTP_URL: gateway.sqlUrl,
@@ -154,7 +191,7 @@ for (let i = 0; i < 120 && !stopping; i++) {
     const res = await fetch(`http://127.0.0.1:${PORT}/health`);
     if (res.ok) {
       say(`ready in ${elapsed()}: http://127.0.0.1:${PORT}/ — explorer at /doc. Ctrl-C stops everything.`);
-      say(`collect the demo cluster now: curl 'http://127.0.0.1:${PORT}/__scheduled?cron=15+2+*+*+*'`);
+      say(`collect the demo cluster and cloud now: curl 'http://127.0.0.1:${PORT}/__scheduled?cron=15+2+*+*+*'`);
       say(
         `then: curl -H 'Authorization: Bearer ${adminKey === 'dev-admin-key-change-me' ? adminKey : '<ADMIN_API_KEY>'}' http://127.0.0.1:${PORT}/admin/collection/runs`,
       );

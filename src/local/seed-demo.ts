@@ -33,9 +33,12 @@ const demoUsers: NewUser[] = [
   { id: id(204), username: 'user123', email: 'user123@example.org', defaultProjectId: DEMO_PROJECTS.testProject1 },
 ];
 
+/** The OpenStack project the `climate` project's GitOps allocation names (also in `npm run dev`'s demo cloud). */
+export const DEMO_OPENSTACK_PROJECT = { id: '5f0c6a1e2b7d4c2a9e51f0a3c8d7b6e4', name: 'meta-climate' } as const;
+
 const climateGitOps: OpenStackAllocationPayload = {
   source: 'gitops',
-  openstack: { project_id: '5f0c6a1e2b7d4c2a9e51f0a3c8d7b6e4', project_name: 'meta-climate' },
+  openstack: { project_id: DEMO_OPENSTACK_PROJECT.id, project_name: DEMO_OPENSTACK_PROJECT.name },
   quota: { instances: 20, cores: 64, ram_mb: 262144 },
 };
 
