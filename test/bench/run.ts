@@ -7,6 +7,7 @@ import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
+import { benchOpenStack } from './openstack.ts';
 import { benchReporting } from './reporting.ts';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -50,4 +51,9 @@ if (wanted('mapping')) {
 if (wanted('reporting')) {
   console.log('\n== Part 5: reporting (GET /usage over a year) ==');
   await benchReporting(databaseUrl);
+}
+
+if (wanted('openstack')) {
+  console.log('\n== Part 6: OpenStack (a cloud of 20,000 servers, one day) ==');
+  await benchOpenStack(databaseUrl);
 }

@@ -120,7 +120,7 @@ describe('an OpenStack cloud collected through the Worker', () => {
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(['m1']);
     expect(run).toMatchObject({ status: 'failed', events: 0 });
     expect(run.error).toMatch(
-      /^relay cloud-fail-[^:]+: upstream: its openstack source failed after \d+ records: nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=1000&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable/,
+      /^relay cloud-fail-[^:]+: upstream: its openstack source failed after \d+ records: nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=200&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable/,
     );
     expect(await eventsOf(cloud)).toEqual([]);
     const { rows } = await db.execute<{ through_day: string; status: string }>(sql`

@@ -42,6 +42,11 @@ export interface StandinOptions {
   keystoneListLimit?: number;
   faults?: StandinFaults;
   port?: number;
+  /**
+   * The cloud does not change while it is served (the benchmark): its listings are sorted once and
+   * its servers found by id, instead of on every request (what tests that change the cloud need).
+   */
+  frozen?: boolean;
 }
 
 export interface StandinRequest {
@@ -204,12 +209,19 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   });
 
   /** Servers of a listing, Nova's default order (newest created first, then id). */
+  const listings = new Map<string, CloudServer[]>();
   function listing(params: URLSearchParams): CloudServer[] {
     const since = params.get('changes-since');
+    const cached = options.frozen ? listings.get(String(since)) : undefined;
+    if (cached) return cached;
     const sinceMs = since === null ? NaN : Date.parse(since);
     const chosen = cloud.servers.filter((s) => (since === null ? s.status !== 'DELETED' : Date.parse(s.updated) >= sinceMs));
-    return chosen.sort((a, b) => (a.created === b.created ? (a.id < b.id ? 1 : -1) : a.created < b.created ? 1 : -1));
+    chosen.sort((a, b) => (a.created === b.created ? (a.id < b.id ? 1 : -1) : a.created < b.created ? 1 : -1));
+    if (options.frozen) listings.set(String(since), chosen);
+    return chosen;
   }
+  const byId = options.frozen ? new Map(cloud.servers.map((s) => [s.id, s])) : undefined;
+  const findServer = (id: string) => (byId ? byId.get(id) : cloud.servers.find((s) => s.id === id));
 
   async function nova(req: IncomingMessage, res: ServerResponse, path: string, params: URLSearchParams, v: Microversion) {
     const novaBase = `${base}/compute-public`;
@@ -235,7 +247,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       const all = listing(params);
       let start = 0;
       if (marker) {
-        start = all.findIndex((s) => s.id === marker) + 1;
+        start = (byId ? all.indexOf(byId.get(marker)!) : all.findIndex((s) => s.id === marker)) + 1;
         if (start === 0) return badRequest(res, `marker [${marker}] not found`);
       }
       const page = Math.floor(start / limit) + 1;
@@ -264,7 +276,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     }
     const actions = /^\/servers\/([^/]+)\/os-instance-actions$/.exec(path);
     if (actions) {
-      const server = cloud.servers.find((s) => s.id === decodeURIComponent(actions[1]!));
+      const server = findServer(decodeURIComponent(actions[1]!));
       if (!server || (server.status === 'DELETED' && !atLeast(v, 2, 21))) return notFound(res, `Instance ${actions[1]} could not be found.`);
       if (faults.actions?.serverIds.includes(server.id)) {
         return json(res, faults.actions.status, { computeFault: { code: faults.actions.status, message: 'Unexpected API Error.' } });

@@ -4,7 +4,6 @@ import type { Window } from '../source.ts';
 import type { OpenStackConfig } from './config.ts';
 import { countGpus } from './gpus.ts';
 import { changedIntervals, holdsResources, novaTime, type ServerFacts, unchangedIntervals, actionState } from './history.ts';
-import type { FetchLike } from './http.ts';
 import { UpstreamError } from './http.ts';
 import { KeystoneSession } from './keystone.ts';
 import { type NovaAction, NovaClient, type NovaCounters, type NovaFlavor, type NovaServer } from './nova.ts';
@@ -39,7 +38,6 @@ interface Stats extends NovaCounters {
 }
 
 export interface OpenStackSourceDeps {
-  fetch?: FetchLike;
   now?: () => number;
 }
 
@@ -89,8 +87,8 @@ export class OpenStackSource {
     private readonly deps: OpenStackSourceDeps = {},
   ) {
     this.now = deps.now ?? Date.now;
-    this.session = new KeystoneSession(config, deps.fetch, this.now);
-    this.nova = new NovaClient(this.session, { timeoutMs: config.timeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
+    this.session = new KeystoneSession(config, this.now);
+    this.nova = new NovaClient(this.session, { timeoutMs: config.timeoutMs });
     this.gpuAliases = config.gpuAliases ? new Set(config.gpuAliases) : undefined;
   }
 
@@ -116,7 +114,7 @@ export class OpenStackSource {
     const from = window.from.getTime();
     const to = window.to.getTime();
     const stats: Stats = { pages: 0, servers: 0, actionPages: 0, skipped: 0, malformed: 0, examples: [] };
-    const names = new ProjectNames(this.session, { timeoutMs: this.config.timeoutMs, ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}) });
+    const names = new ProjectNames(this.session, { timeoutMs: this.config.timeoutMs });
     const flavors = new Map<string, Promise<NovaFlavor | null>>();
     await this.nova.negotiate(signal);
 
@@ -127,7 +125,6 @@ export class OpenStackSource {
           to,
           signal,
           timeoutMs: this.config.timeoutMs,
-          ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
         })
       : undefined;
 

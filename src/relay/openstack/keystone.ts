@@ -1,5 +1,5 @@
 import type { OpenStackConfig } from './config.ts';
-import { expectShape, type FetchLike, requestJson, UpstreamError } from './http.ts';
+import { expectShape, requestJson, UpstreamError } from './http.ts';
 
 /**
  * A Keystone v3 session: a token from `POST {auth}/auth/tokens` (application credential or password),
@@ -39,7 +39,6 @@ export class KeystoneSession {
 
   constructor(
     private readonly config: Pick<OpenStackConfig, 'authUrl' | 'auth' | 'interface' | 'region' | 'timeoutMs'>,
-    private readonly fetchImpl?: FetchLike,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -71,14 +70,13 @@ export class KeystoneSession {
       signal,
       timeoutMs: this.config.timeoutMs,
       what: `(${this.config.auth.method === 'password' ? 'password' : 'application credential'})`,
-      ...(this.fetchImpl ? { fetch: this.fetchImpl } : {}),
     }).catch((err: unknown) => {
       if (err instanceof UpstreamError && err.status === 401) {
         throw new UpstreamError('keystone', 'http', `${err.message.replace(/^keystone: /, '')} (the credentials were refused)`, 401);
       }
       throw err;
     });
-    const value = res.headers.get('x-subject-token');
+    const value = res.header('x-subject-token');
     const token = res.body?.token;
     const expires = Date.parse(token?.expires_at ?? '');
     expectShape(!!value && !!token && Array.isArray(token.catalog) && Number.isFinite(expires), 'keystone', 'the token answer lacks X-Subject-Token, expires_at or catalog');

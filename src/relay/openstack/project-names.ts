@@ -1,4 +1,4 @@
-import { expectShape, type FetchLike, requestJson, UpstreamError } from './http.ts';
+import { expectShape, requestJson, UpstreamError } from './http.ts';
 import type { KeystoneSession } from './keystone.ts';
 
 /**
@@ -12,7 +12,7 @@ export class ProjectNames {
 
   constructor(
     private readonly session: KeystoneSession,
-    private readonly options: { timeoutMs: number; fetch?: FetchLike },
+    private readonly options: { timeoutMs: number },
   ) {}
 
   private async identity(signal: AbortSignal): Promise<string> {
@@ -29,7 +29,6 @@ export class ProjectNames {
         signal,
         timeoutMs: this.options.timeoutMs,
         ...(allow ? { allow } : {}),
-        ...(this.options.fetch ? { fetch: this.options.fetch } : {}),
       });
     } catch (err) {
       if (err instanceof UpstreamError && err.status === 401) this.session.invalidate();

@@ -1,5 +1,5 @@
 import type { PrometheusConfig } from './config.ts';
-import { type FetchLike, requestJson, UpstreamError } from './http.ts';
+import { requestJson, UpstreamError } from './http.ts';
 
 /**
  * Measured CPU time per server and window, from the libvirt exporter through Prometheus (or Thanos):
@@ -36,7 +36,6 @@ export interface MeasureOptions {
   to: number;
   signal: AbortSignal;
   timeoutMs: number;
-  fetch?: FetchLike;
 }
 
 /** Per series, while reading samples in time order. */
@@ -59,7 +58,6 @@ async function query(opts: MeasureOptions, promql: string, atMs: number): Promis
     headers: opts.config.authorization ? { Authorization: opts.config.authorization } : {},
     // Prometheus answers 400/422/503 with its error envelope: read it for the message.
     allow: [400, 422, 503],
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   const body = res.body;
   if (body?.status !== 'success' || !body.data) {

@@ -180,7 +180,7 @@ describe('upstream failures fail the window: an error line, never a summary', ()
       expect(records.length).toBeGreaterThan(0); // what was read went out, and cannot be taken as complete
       expect(error).toEqual({
         source: 'openstack',
-        message: expect.stringMatching(/^nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=1000&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable: Unexpected API Error\.$/),
+        message: expect.stringMatching(/^nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=200&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable: Unexpected API Error\.$/),
       });
       const log = await a.relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/instances' && l.complete === false);
       expect(log).toMatchObject({ level: 'error', status: 200, error: { source: 'openstack' } });

@@ -1,0 +1,162 @@
+/**
+ * Part 6: an OpenStack cloud of 20,000 servers (2,000 changed in the day, 10 instance actions each),
+ * served by the local Keystone + Nova stand-in:
+ *   - baseline: the same Nova pages (both listings, every server's actions) simply fetched and parsed,
+ *     with the relay's concurrency, in this process;
+ *   - the relay (a real process, the built bundle) answering /v1/instances for the day: seconds,
+ *     records/s and its peak RSS (target < 150 MB);
+ *   - the day collected end to end: relay → Worker (wrangler dev) → gateway → PostgreSQL (target < 60 s).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
+import { migrateDatabase } from '../../src/local/migrate.ts';
+import { generateDemoCloud } from '../../src/local/openstack/demo-cloud.ts';
+import { startStandin } from '../../src/local/openstack/standin.ts';
+import { PAGE_LIMIT } from '../../src/relay/openstack/nova.ts';
+import { openstackEnv } from '../support/openstack-cloud.ts';
+import { startRelayProcess } from '../support/relay-process.ts';
+import { startWranglerDev } from '../support/wrangler-dev.ts';
+import { spawnGateway } from './lib.ts';
+
+const SERVERS = Number(process.env.BENCH_OPENSTACK_SERVERS ?? 20_000);
+const CHANGED = Math.round(SERVERS / 10);
+const ACTIONS = 10;
+const CONCURRENCY = 4;
+const DAY = '2026-02-10';
+const ADMIN = 'bench-admin-key-0123456789abcdef';
+const CREDENTIAL = { id: 'bench-app-credential', secret: 'bench-app-credential-secret' };
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+export async function benchOpenStack(databaseUrl: string): Promise<Record<string, number>> {
+  const from = Date.parse(`${DAY}T00:00:00Z`);
+  let t = performance.now();
+  const cloud = generateDemoCloud({
+    start: from,
+    end: from + 86_400_000,
+    servers: SERVERS,
+    changed: CHANGED,
+    actionsPerServer: ACTIONS,
+    projects: 200,
+    credentials: { applicationCredential: CREDENTIAL },
+    seed: 5,
+  });
+  const standin = await startStandin({ cloud, frozen: true });
+  console.log(`generated a cloud of ${SERVERS} servers (${CHANGED} changed in ${DAY}, ${ACTIONS} actions each) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const figures: Record<string, number> = {};
+  try {
+    // Baseline: the pages the relay reads, fetched and parsed, nothing else.
+    const token = (await fetch(`${standin.authUrl}/auth/tokens`, {
+      method: 'POST',
+      body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: CREDENTIAL } } }),
+    })).headers.get('x-subject-token')!;
+    const get = async (path: string) =>
+      (await (await fetch(`${standin.url}/compute-public/v2.1${path}`, { headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': 'compute 2.69' } })).json()) as Record<string, any>;
+    t = performance.now();
+    let pages = 0;
+    const changedIds: string[] = [];
+    for (const since of [`&changes-since=${DAY}T00:00:00Z`, '']) {
+      for (let marker = ''; ; pages++) {
+        const page = await get(`/servers/detail?all_tenants=1&limit=${PAGE_LIMIT}${since}${marker ? `&marker=${marker}` : ''}`);
+        if (since) changedIds.push(...(page.servers as { id: string }[]).map((s) => s.id));
+        const next = (page.servers_links as { rel: string; href: string }[] | undefined)?.find((l) => l.rel === 'next');
+        if (!next || page.servers.length === 0) break;
+        marker = new URL(next.href).searchParams.get('marker')!;
+      }
+    }
+    let next = 0;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (next < changedIds.length) await get(`/servers/${changedIds[next++]}/os-instance-actions?limit=${PAGE_LIMIT}`);
+    }));
+    const baseline = (performance.now() - t) / 1000;
+    console.log(`baseline: ${pages + 1} server pages and ${changedIds.length} action lists fetched and parsed: ${baseline.toFixed(2)} s`);
+
+    // The relay alone: curl reads the stream into /dev/null (the cheapest reader there is).
+    const relay = await startRelayProcess({
+      accountingFiles: false,
+      env: openstackEnv(standin, {
+        RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: CREDENTIAL.id,
+        RELAY_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: CREDENTIAL.secret,
+        RELAY_OPENSTACK_CONCURRENCY: String(CONCURRENCY),
+      }),
+      bundle: true,
+    });
+    try {
+      const path = `/v1/instances?${new URLSearchParams({ from: `${DAY}T00:00:00Z`, to: new Date(from + 86_400_000).toISOString() })}`;
+      const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
+      t = performance.now();
+      // curl runs asynchronously: the stand-in answering the relay lives in this process.
+      const curl = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `${relay.url}${path}`]);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      const relaySeconds = (performance.now() - t) / 1000;
+      if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
+      const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/instances');
+      if (logged.complete !== true) throw new Error(`the relay's window was not complete: ${JSON.stringify(logged.error)}`);
+      const records = Number(logged.records);
+      console.log(
+        `relay /v1/instances (${mib(Number(curl.stdout.split(' ')[1]))} of NDJSON): ${relaySeconds.toFixed(2)} s, ${records} records, ` +
+          `${(records / relaySeconds).toFixed(0)} records/s; ratio relay/baseline time ${(relaySeconds / baseline).toFixed(2)}`,
+      );
+      figures.relaySeconds = relaySeconds;
+      figures.baselineSeconds = baseline;
+
+      // End to end: the Worker collects the day through a backfill.
+      const gateway = await spawnGateway();
+      await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
+      const cluster = `bench-cloud-${Date.now()}`;
+      const worker = await startWranglerDev({
+        DATABASE_URL: databaseUrl,
+        DATABASE_HTTP_URL: gateway.sqlUrl,
+        COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
+        ADMIN_API_KEY: ADMIN,
+        RELAY_SECRET: relay.secrets[0]!,
+        RELAYS: JSON.stringify([{ cluster, url: relay.url, kind: 'openstack' }]),
+      });
+      const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+      try {
+        t = performance.now();
+        const queued = await fetch(`${worker.origin}/admin/collection/backfill`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ cluster, from: DAY, to: DAY }),
+        });
+        if (queued.status !== 202) throw new Error(`backfill answered ${queued.status}: ${await queued.text()}`);
+        let run: Record<string, unknown> | undefined;
+        while (!run && performance.now() - t < 300_000) {
+          await new Promise((r) => setTimeout(r, 250));
+          run = (await pool.query('SELECT * FROM collection_runs WHERE cluster = $1', [cluster])).rows[0];
+        }
+        const wall = (performance.now() - t) / 1000;
+        if (!run) throw new Error('the collection did not finish within 300 s');
+        const rss = peakRss(relay.pid);
+        console.log(
+          `end to end, one day of ${SERVERS} servers: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
+            `${run.jobs} servers → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
+        );
+        console.log(`relay peak RSS over both requests: ${mib(rss)} (target < 150 MB: ${(rss / 1e6).toFixed(0)} MB)`);
+        figures.endToEndSeconds = wall;
+        figures.relayRss = rss;
+        await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
+        for (const table of ['collection_runs', 'collection_days', 'collection_watermarks']) await pool.query(`DELETE FROM ${table} WHERE cluster = $1`, [cluster]);
+      } finally {
+        await pool.end();
+        await worker.stop();
+        await gateway.stop();
+      }
+    } finally {
+      await relay.stop();
+    }
+    return figures;
+  } finally {
+    await standin.close();
+  }
+}
