@@ -45,8 +45,7 @@ export async function collectWindow(relay: RelayTarget, day: string, deps: Colle
   // Re-collecting a day whose data did not change sends the same payloads with a newer collected_at:
   // ingest stores nothing and reports them unchanged.
   const collectedAt = () => (deps.now?.() ?? new Date()).toISOString();
-  const write = async (events: UsageEventInput[]) =>
-    events.length > 0 ? await deps.write(events) : { inserted: 0, updated: 0, unchanged: 0 };
+  const write = async (events: UsageEventInput[]) => (events.length > 0 ? await deps.write(events) : { inserted: 0, updated: 0, unchanged: 0 });
 
   if (relay.kind === 'openstack') {
     const builder = new OpenStackEventBuilder({ cluster: relay.cluster });

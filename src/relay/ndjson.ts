@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { JobStreamSummary } from '../contracts/job-record.ts';
 import type { StreamErrorLine } from '../contracts/relay-api.ts';
-import { type JobSource, type NdjsonBlock, newStats, type Window } from './source.ts';
+import { type JobSource, type NdjsonBlock, type NdjsonOut, newStats, type Window } from './source.ts';
 
 export const NDJSON_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8';
 
@@ -93,14 +93,6 @@ export interface StreamResult {
   aborted: boolean;
   /** The source that failed mid-stream, and why (also the stream's error line). */
   error?: { source: string; message: string };
-}
-
-/** Where a stream's body writes its records: objects (serialised here) or ready NDJSON blocks. */
-export interface NdjsonOut {
-  record(value: unknown): Promise<void>;
-  block(block: NdjsonBlock): Promise<void>;
-  /** Names the source being read, for the error line if it fails. */
-  source: string;
 }
 
 /**

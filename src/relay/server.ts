@@ -249,7 +249,8 @@ export function parseWindowQuery(query: string, known: readonly string[], maxWin
     const eq = part.indexOf('=');
     const rawName = eq === -1 ? part : part.slice(0, eq);
     const name = decode(rawName, 'a parameter name');
-    if (!known.includes(name)) throw badParam(name.slice(0, 40), `unknown parameter (${known.slice(0, -1).join(', ')} and ${known.at(-1)} are known)`);
+    if (!known.includes(name))
+      throw badParam(name.slice(0, 40), `unknown parameter (${known.slice(0, -1).join(', ')} and ${known.at(-1)} are known)`);
     if (params.has(name)) throw badParam(name, 'given more than once');
     // '+' stays '+': it can only be a time zone offset here, never a space.
     params.set(name, decode(eq === -1 ? '' : part.slice(eq + 1), name));

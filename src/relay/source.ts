@@ -1,5 +1,4 @@
 import type { JobRecord, JobSourceKind, JobStreamSummary } from '../contracts/job-record.ts';
-import type { NdjsonOut } from './ndjson.ts';
 
 /** The UTC window a request asks for: jobs whose `end` is in [from, to). */
 export interface Window {
@@ -50,6 +49,14 @@ export interface NdjsonBlock {
    * change. Calling it more than once is harmless.
    */
   release?: () => void;
+}
+
+/** Where a stream's body writes its records: objects (serialised by the framing) or ready NDJSON blocks. */
+export interface NdjsonOut {
+  record(value: unknown): Promise<void>;
+  block(block: NdjsonBlock): Promise<void>;
+  /** Names the source being read, for the error line if it fails. */
+  source: string;
 }
 
 /**

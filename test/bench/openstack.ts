@@ -45,16 +45,23 @@ export async function benchOpenStack(databaseUrl: string): Promise<Record<string
     seed: 5,
   });
   const standin = await startStandin({ cloud, frozen: true });
-  console.log(`generated a cloud of ${SERVERS} servers (${CHANGED} changed in ${DAY}, ${ACTIONS} actions each) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated a cloud of ${SERVERS} servers (${CHANGED} changed in ${DAY}, ${ACTIONS} actions each) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   const figures: Record<string, number> = {};
   try {
     // Baseline: the pages the relay reads, fetched and parsed, nothing else.
-    const token = (await fetch(`${standin.authUrl}/auth/tokens`, {
-      method: 'POST',
-      body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: CREDENTIAL } } }),
-    })).headers.get('x-subject-token')!;
-    const get = async (path: string) =>
-      (await (await fetch(`${standin.url}/compute-public/v2.1${path}`, { headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': 'compute 2.69' } })).json()) as Record<string, any>;
+    const token = (
+      await fetch(`${standin.authUrl}/auth/tokens`, {
+        method: 'POST',
+        body: JSON.stringify({ auth: { identity: { methods: ['application_credential'], application_credential: CREDENTIAL } } }),
+      })
+    ).headers.get('x-subject-token')!;
+    // biome-ignore lint/suspicious/noExplicitAny: Nova's JSON, read field by field as a client would
+    const get = async (path: string): Promise<Record<string, any>> =>
+      (await (
+        await fetch(`${standin.url}/compute-public/v2.1${path}`, { headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': 'compute 2.69' } })
+      ).json()) as Record<string, never>;
     t = performance.now();
     let pages = 0;
     const changedIds: string[] = [];
@@ -68,9 +75,11 @@ export async function benchOpenStack(databaseUrl: string): Promise<Record<string
       }
     }
     let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < changedIds.length) await get(`/servers/${changedIds[next++]}/os-instance-actions?limit=${PAGE_LIMIT}`);
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < changedIds.length) await get(`/servers/${changedIds[next++]}/os-instance-actions?limit=${PAGE_LIMIT}`);
+      }),
+    );
     const baseline = (performance.now() - t) / 1000;
     console.log(`baseline: ${pages + 1} server pages and ${changedIds.length} action lists fetched and parsed: ${baseline.toFixed(2)} s`);
 
@@ -90,7 +99,15 @@ export async function benchOpenStack(databaseUrl: string): Promise<Record<string
       t = performance.now();
       // curl runs asynchronously: the stand-in answering the relay lives in this process.
       const curl = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), `${relay.url}${path}`]);
+        const child = spawn('curl', [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code} %{size_download}',
+          ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+          `${relay.url}${path}`,
+        ]);
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -146,7 +163,8 @@ export async function benchOpenStack(databaseUrl: string): Promise<Record<string
         figures.endToEndSeconds = wall;
         figures.relayRss = rss;
         await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
-        for (const table of ['collection_runs', 'collection_days', 'collection_watermarks']) await pool.query(`DELETE FROM ${table} WHERE cluster = $1`, [cluster]);
+        for (const table of ['collection_runs', 'collection_days', 'collection_watermarks'])
+          await pool.query(`DELETE FROM ${table} WHERE cluster = $1`, [cluster]);
       } finally {
         await pool.end();
         await worker.stop();

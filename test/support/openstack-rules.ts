@@ -17,9 +17,7 @@ export const at = (hours: number) => D + hours * H;
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Keystone's projects: the openstack-exporter fixture's (ids and names). */
-export const KEYSTONE_PROJECTS = identityProjects.projects.map(
-  (p) => ({ id: p.id, name: p.name }),
-);
+export const KEYSTONE_PROJECTS = identityProjects.projects.map((p) => ({ id: p.id, name: p.name }));
 const [DEMO, ALT_DEMO] = [KEYSTONE_PROJECTS.find((p) => p.name === 'demo')!, KEYSTONE_PROJECTS.find((p) => p.name === 'alt_demo')!];
 export const PROJECTS = { demo: DEMO, altDemo: ALT_DEMO, gone: { id: 'feedfacefeedfacefeedfacefeedface', name: null } } as const;
 
@@ -51,14 +49,25 @@ export const FLAVORS = {
     ram: 16384,
     disk: 40,
     ephemeral: 0,
-    extra_specs: { 'resources:VGPU': '1', 'resources1:CUSTOM_NVIDIA_MIG_1G_GPU': '2', 'resources:CUSTOM_FPGA_XILINX': '1', 'hw:cpu_policy': 'dedicated' },
+    extra_specs: {
+      'resources:VGPU': '1',
+      'resources1:CUSTOM_NVIDIA_MIG_1G_GPU': '2',
+      'resources:CUSTOM_FPGA_XILINX': '1',
+      'hw:cpu_policy': 'dedicated',
+    },
   },
 } satisfies Record<string, CloudFlavor>;
 export const ALL_FLAVORS: CloudFlavor[] = [...REFERENCE_FLAVORS, FLAVORS.pci, FLAVORS.placement];
 
 export const CREDENTIALS = {
   applicationCredential: { id: '423f19a4ac1e4f48bbb4180756e6eb6c', secret: 'rEaqvJka48mpv-test-only' },
-  password: { username: 'usage-relay', password: 'test-only-password', userDomainName: 'Default', projectName: 'service', projectDomainName: 'Default' },
+  password: {
+    username: 'usage-relay',
+    password: 'test-only-password',
+    userDomainName: 'Default',
+    projectName: 'service',
+    projectDomainName: 'Default',
+  },
 } as const;
 
 /** 32 hex digits derived from a name (four rounds of FNV-1a): stable across runs. */
@@ -124,34 +133,80 @@ const day = (start: number, end: number, state: string): [number, number, string
 /** Every state rule of architecture §5 on RULES_DAY (hours relative to its midnight). */
 export function ruleCases(): RuleCase[] {
   const cases: [string, ServerSpec, Expected][] = [
-    ['unchanged ACTIVE: its status throughout', { status: 'ACTIVE', created: at(-240), updated: at(-200) }, { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] }],
-    ['unchanged SHUTOFF: held, not running', { status: 'SHUTOFF', created: at(-240), updated: at(-100), flavor: FLAVORS.medium }, { listing: 'live', intervals: [day(0, 24, 'SHUTOFF')] }],
+    [
+      'unchanged ACTIVE: its status throughout',
+      { status: 'ACTIVE', created: at(-240), updated: at(-200) },
+      { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] },
+    ],
+    [
+      'unchanged SHUTOFF: held, not running',
+      { status: 'SHUTOFF', created: at(-240), updated: at(-100), flavor: FLAVORS.medium },
+      { listing: 'live', intervals: [day(0, 24, 'SHUTOFF')] },
+    ],
     ['unchanged SHELVED_OFFLOADED: holds nothing', { status: 'SHELVED_OFFLOADED', created: at(-240), updated: at(-100) }, 'skipped'],
     ['unchanged ERROR that never launched: holds nothing', { status: 'ERROR', created: at(-48), updated: at(-47), launched: null }, 'skipped'],
-    ['unchanged ERROR after launching: held, not running', { status: 'ERROR', created: at(-480), updated: at(-30) }, { listing: 'live', intervals: [day(0, 24, 'ERROR')] }],
+    [
+      'unchanged ERROR after launching: held, not running',
+      { status: 'ERROR', created: at(-480), updated: at(-30) },
+      { listing: 'live', intervals: [day(0, 24, 'ERROR')] },
+    ],
     [
       'every state change of the day, from the actions',
       {
         status: 'SHELVED_OFFLOADED',
         created: at(-72),
         flavor: FLAVORS.large,
-        actions: [['create', at(-72)], ['stop', at(6)], ['start', at(10)], ['pause', at(12)], ['unpause', at(13)], ['suspend', at(15)],
-          ['resume', at(16)], ['attach_volume', at(17)], ['shelve', at(20)], ['shelveOffload', at(20.1)]],
+        actions: [
+          ['create', at(-72)],
+          ['stop', at(6)],
+          ['start', at(10)],
+          ['pause', at(12)],
+          ['unpause', at(13)],
+          ['suspend', at(15)],
+          ['resume', at(16)],
+          ['attach_volume', at(17)],
+          ['shelve', at(20)],
+          ['shelveOffload', at(20.1)],
+        ],
       },
       {
         listing: 'changes-since',
-        intervals: [day(0, 6, 'ACTIVE'), day(6, 10, 'SHUTOFF'), day(10, 12, 'ACTIVE'), day(12, 13, 'PAUSED'), day(13, 15, 'ACTIVE'),
-          day(15, 16, 'SUSPENDED'), day(16, 20, 'ACTIVE'), day(20, 24, 'SHELVED')],
+        intervals: [
+          day(0, 6, 'ACTIVE'),
+          day(6, 10, 'SHUTOFF'),
+          day(10, 12, 'ACTIVE'),
+          day(12, 13, 'PAUSED'),
+          day(13, 15, 'ACTIVE'),
+          day(15, 16, 'SUSPENDED'),
+          day(16, 20, 'ACTIVE'),
+          day(20, 24, 'SHELVED'),
+        ],
       },
     ],
     [
       'created in the day, rebuilt later: starts at create, never at launched_at',
-      { status: 'ACTIVE', created: at(8), launched: at(9.5), actions: [['create', at(8)], ['rebuild', at(9)]] },
+      {
+        status: 'ACTIVE',
+        created: at(8),
+        launched: at(9.5),
+        actions: [
+          ['create', at(8)],
+          ['rebuild', at(9)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(8, 24, 'ACTIVE')] },
     ],
     [
       'deleted in the day: ends at the delete action',
-      { status: 'DELETED', created: at(-72), terminated: at(11.01), actions: [['create', at(-72)], ['delete', at(11)]] },
+      {
+        status: 'DELETED',
+        created: at(-72),
+        terminated: at(11.01),
+        actions: [
+          ['create', at(-72)],
+          ['delete', at(11)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(0, 11, 'ACTIVE')] },
     ],
     [
@@ -159,20 +214,48 @@ export function ruleCases(): RuleCase[] {
       { status: 'DELETED', created: at(-72), terminated: at(7), actions: [['create', at(-72)]], updated: at(7) },
       { listing: 'changes-since', intervals: [day(0, 7, 'ACTIVE')] },
     ],
-    ['never launched, created in the day: holds nothing', { status: 'ERROR', created: at(9), launched: null, actions: [['create', at(9)]] }, 'skipped'],
+    [
+      'never launched, created in the day: holds nothing',
+      { status: 'ERROR', created: at(9), launched: null, actions: [['create', at(9)]] },
+      'skipped',
+    ],
     [
       'unshelved in the day: shelved before, ACTIVE after',
-      { status: 'ACTIVE', created: at(-240), actions: [['create', at(-240)], ['shelve', at(-48)], ['shelveOffload', at(-47)], ['unshelve', at(14)]] },
+      {
+        status: 'ACTIVE',
+        created: at(-240),
+        actions: [
+          ['create', at(-240)],
+          ['shelve', at(-48)],
+          ['shelveOffload', at(-47)],
+          ['unshelve', at(14)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(0, 14, 'SHELVED'), day(14, 24, 'ACTIVE')] },
     ],
     [
       'changed only after the day: its state at the start, clipped at the end',
-      { status: 'SHUTOFF', created: at(-500), actions: [['create', at(-500)], ['stop', at(27)]] },
+      {
+        status: 'SHUTOFF',
+        created: at(-500),
+        actions: [
+          ['create', at(-500)],
+          ['stop', at(27)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(0, 24, 'ACTIVE')] },
     ],
     [
       'soft-deleted and restored: powered off in between, never gone',
-      { status: 'ACTIVE', created: at(-100), actions: [['create', at(-100)], ['delete', at(10)], ['restore', at(12)]] },
+      {
+        status: 'ACTIVE',
+        created: at(-100),
+        actions: [
+          ['create', at(-100)],
+          ['delete', at(10)],
+          ['restore', at(12)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(0, 10, 'ACTIVE'), day(10, 12, 'SHUTOFF'), day(12, 24, 'ACTIVE')] },
     ],
     [
@@ -180,18 +263,44 @@ export function ruleCases(): RuleCase[] {
       {
         status: 'SHUTOFF',
         created: at(-900),
-        actions: [['create', at(-900)], ['stop', at(-800)], ['start', at(-700)], ['stop', at(-600)], ['start', at(-500)],
-          ['createImage', at(-400)], ['stop', at(-300)], ['start', at(-200)], ['stop', at(5)]],
+        actions: [
+          ['create', at(-900)],
+          ['stop', at(-800)],
+          ['start', at(-700)],
+          ['stop', at(-600)],
+          ['start', at(-500)],
+          ['createImage', at(-400)],
+          ['stop', at(-300)],
+          ['start', at(-200)],
+          ['stop', at(5)],
+        ],
       },
       { listing: 'changes-since', intervals: [day(0, 5, 'ACTIVE'), day(5, 24, 'SHUTOFF')] },
     ],
-    ['PCI passthrough GPUs', { status: 'ACTIVE', created: at(-24), updated: at(-20), flavor: FLAVORS.pci, project: PROJECTS.altDemo }, { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] }],
+    [
+      'PCI passthrough GPUs',
+      { status: 'ACTIVE', created: at(-24), updated: at(-20), flavor: FLAVORS.pci, project: PROJECTS.altDemo },
+      { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] },
+    ],
     [
       'vGPU and MIG GPUs through placement, stopped half the day',
-      { status: 'SHUTOFF', created: at(-24), flavor: FLAVORS.placement, project: PROJECTS.altDemo, actions: [['create', at(-24)], ['stop', at(12)]] },
+      {
+        status: 'SHUTOFF',
+        created: at(-24),
+        flavor: FLAVORS.placement,
+        project: PROJECTS.altDemo,
+        actions: [
+          ['create', at(-24)],
+          ['stop', at(12)],
+        ],
+      },
       { listing: 'changes-since', intervals: [day(0, 12, 'ACTIVE'), day(12, 24, 'SHUTOFF')] },
     ],
-    ['in a project Keystone no longer has', { status: 'ACTIVE', created: at(-24), updated: at(-20), project: PROJECTS.gone, flavor: FLAVORS.tiny }, { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] }],
+    [
+      'in a project Keystone no longer has',
+      { status: 'ACTIVE', created: at(-24), updated: at(-20), project: PROJECTS.gone, flavor: FLAVORS.tiny },
+      { listing: 'live', intervals: [day(0, 24, 'ACTIVE')] },
+    ],
   ];
   return cases.map(([rule, spec, expected]) => ({ rule, server: makeServer(rule, spec), expected }));
 }

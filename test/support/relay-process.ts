@@ -9,13 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import {
-  type JobRecord,
-  JobRecordSchema,
-  type JobStreamSummary,
-  JobStreamSummarySchema,
-  RELAY_HEALTH_PATH,
-} from '../../src/contracts/job-record.ts';
+import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_HEALTH_PATH } from '../../src/contracts/job-record.ts';
 import type { StreamErrorLine } from '../../src/contracts/relay-api.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { TEST_RELAY_SECRET, TEST_RELAY_SECRET_NEXT } from './keys.ts';
@@ -282,7 +276,10 @@ export interface ParsedJobStream {
 
 /** An NDJSON body split into its records, its closing summary line and its error line (if any). */
 export function splitRelayStream(text: string): { values: unknown[]; summary: unknown; error: StreamErrorLine['error'] | null; lines: number } {
-  const values = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const values = text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const lines = values.length;
   const last = values.at(-1);
   const summary = last && 'summary' in last ? values.pop() : null;

@@ -4,7 +4,7 @@
  * ingest → stored events → link mapping to the project's OpenStack GitOps allocation. On whichever
  * backend the run uses (PGlite, or PostgreSQL with TEST_DATABASE_URL).
  */
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
@@ -43,7 +43,9 @@ function expectedByProject() {
 async function collect(cloud: string, url: string, attempts = 1) {
   const config = parseConfig({ ...env, RELAYS: JSON.stringify([{ cluster: cloud, url, kind: 'openstack' }]) });
   const write = ingestWriter(getServices(env));
-  const batch = createMessageBatch('zeus-collect', [{ id: 'm1', timestamp: new Date(), attempts, body: { cluster: cloud, day: RULES_DAY, trigger: 'cron' } }]);
+  const batch = createMessageBatch('zeus-collect', [
+    { id: 'm1', timestamp: new Date(), attempts, body: { cluster: cloud, day: RULES_DAY, trigger: 'cron' } },
+  ]);
   const ctx = createExecutionContext();
   await consumeCollect(batch, { config, db, write });
   const result = await getQueueResult(batch, ctx);
@@ -103,7 +105,12 @@ describe('an OpenStack cloud collected through the Worker', () => {
 
     // Mapping: the demo project's usage goes to its GitOps allocation; the others name no known project.
     const links = new Map((await waitForLinks(events.map((e) => e.id))).map((l) => [l.event_id, l]));
-    expect(links.get(byProject.get(PROJECTS.demo.id)!.id)).toMatchObject({ project_id: project.id, allocation_id: allocation.id, user_id: null, status: 'partial' });
+    expect(links.get(byProject.get(PROJECTS.demo.id)!.id)).toMatchObject({
+      project_id: project.id,
+      allocation_id: allocation.id,
+      user_id: null,
+      status: 'partial',
+    });
     expect(links.get(byProject.get(PROJECTS.gone.id)!.id)).toMatchObject({ project_id: null, allocation_id: null, status: 'unresolved' });
 
     // The same day again: the same events, unchanged (the relay reads the same cloud).

@@ -6,13 +6,7 @@ import {
   InstanceStreamSummarySchema,
   RELAY_INSTANCES_PATH,
 } from '../../contracts/instance-record.ts';
-import {
-  type JobRecord,
-  JobRecordSchema,
-  type JobStreamSummary,
-  JobStreamSummarySchema,
-  RELAY_JOBS_PATH,
-} from '../../contracts/job-record.ts';
+import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_JOBS_PATH } from '../../contracts/job-record.ts';
 import { signRelayRequest } from '../../contracts/relay-signing.ts';
 import type { RelayTarget } from '../../config.ts';
 import { ProviderError } from './provider-error.ts';

@@ -88,8 +88,19 @@ export class OpenStackEventBuilder {
       let g = this.groups.get(key);
       if (!g) {
         g = {
-          projectId: record.project_id, projectName: null, day, servers: 0, held: 0, running: 0, coreSeconds: 0, gpuSeconds: 0,
-          ramByteSeconds: 0, diskByteSeconds: 0, runningVcpuSeconds: 0, cpuTime: 0, cpuUnknown: false,
+          projectId: record.project_id,
+          projectName: null,
+          day,
+          servers: 0,
+          held: 0,
+          running: 0,
+          coreSeconds: 0,
+          gpuSeconds: 0,
+          ramByteSeconds: 0,
+          diskByteSeconds: 0,
+          runningVcpuSeconds: 0,
+          cpuTime: 0,
+          cpuUnknown: false,
         };
         this.groups.set(key, g);
       }

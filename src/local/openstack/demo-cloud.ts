@@ -43,7 +43,10 @@ const NEXT: Record<string, { action: string; status: string }[]> = {
     { action: 'reboot', status: 'ACTIVE' },
     { action: 'createImage', status: 'ACTIVE' },
   ],
-  SHUTOFF: [{ action: 'start', status: 'ACTIVE' }, { action: 'shelve', status: 'SHELVED_OFFLOADED' }],
+  SHUTOFF: [
+    { action: 'start', status: 'ACTIVE' },
+    { action: 'shelve', status: 'SHELVED_OFFLOADED' },
+  ],
   PAUSED: [{ action: 'unpause', status: 'ACTIVE' }],
   SUSPENDED: [{ action: 'resume', status: 'ACTIVE' }],
   SHELVED_OFFLOADED: [{ action: 'unshelve', status: 'ACTIVE' }],
@@ -53,7 +56,10 @@ export function generateDemoCloud(o: DemoCloudOptions): CloudModel {
   const random = mulberry32(o.seed ?? 11);
   const projects = [
     ...(o.knownProjects ?? []),
-    ...Array.from({ length: Math.max(0, o.projects - (o.knownProjects?.length ?? 0)) }, (_, i) => ({ id: hex(random, 32), name: `demo-project-${i + 1}` })),
+    ...Array.from({ length: Math.max(0, o.projects - (o.knownProjects?.length ?? 0)) }, (_, i) => ({
+      id: hex(random, 32),
+      name: `demo-project-${i + 1}`,
+    })),
   ];
   const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)]!;
   const servers: CloudServer[] = [];
@@ -69,7 +75,15 @@ export function generateDemoCloud(o: DemoCloudOptions): CloudModel {
       const roll = random();
       const status = roll < 0.75 ? 'ACTIVE' : roll < 0.87 ? 'SHUTOFF' : roll < 0.95 ? 'SHELVED_OFFLOADED' : 'ERROR';
       const launched = status === 'ERROR' && random() < 0.5 ? null : novaNaive(created + 30_000);
-      servers.push({ ...base, status, created: novaStamp(created), updated: novaStamp(updated), launched_at: launched, terminated_at: null, actions: [] });
+      servers.push({
+        ...base,
+        status,
+        created: novaStamp(created),
+        updated: novaStamp(updated),
+        launched_at: launched,
+        terminated_at: null,
+        actions: [],
+      });
       continue;
     }
     // Changed in the period: created before it or in its first half, then actions through it.

@@ -25,17 +25,25 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 const INFO = /^max by \(instance, domain, instance_id\) \(last_over_time\(libvirt_domain_openstack_info\[(\d+)ms\]\)\)$/;
 const COUNTER = /^libvirt_domain_info_cpu_time_seconds_total\[(\d+)ms\]$/;
 
-export function answerPrometheus(res: ServerResponse, path: string, params: URLSearchParams, cloud: CloudModel, faults: PrometheusFaults): void {
+export function answerPrometheus(res: ServerResponse, path: string, params: URLSearchParams, cloud: CloudModel, faults: PrometheusFaults) {
   if (path !== '/api/v1/query') return send(res, 404, { status: 'error', errorType: 'not_found', error: 'not found' });
   const query = params.get('query') ?? '';
   const at = Math.round(Number(params.get('time')) * 1000);
   const info = INFO.exec(query);
   const counter = COUNTER.exec(query);
   if ((!info && !counter) || !Number.isFinite(at)) {
-    return send(res, 400, { status: 'error', errorType: 'bad_data', error: `invalid parameter "query": 1:1: parse error: unexpected query ${JSON.stringify(query.slice(0, 60))}` });
+    return send(res, 400, {
+      status: 'error',
+      errorType: 'bad_data',
+      error: `invalid parameter "query": 1:1: parse error: unexpected query ${JSON.stringify(query.slice(0, 60))}`,
+    });
   }
   if (faults.errorStatus && (counter || !faults.onlyCounter)) {
-    return send(res, faults.errorStatus, { status: 'error', errorType: faults.errorStatus === 503 ? 'timeout' : 'execution', error: 'query timed out in expression evaluation' });
+    return send(res, faults.errorStatus, {
+      status: 'error',
+      errorType: faults.errorStatus === 503 ? 'timeout' : 'execution',
+      error: 'query timed out in expression evaluation',
+    });
   }
   // A range selector [d] at t holds the samples in (t - d, t].
   const range = Number((info ?? counter)![1]);

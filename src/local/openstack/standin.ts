@@ -75,6 +75,16 @@ export interface Standin {
 }
 
 const REGION = 'RegionOne';
+
+/** The part of a Keystone `POST /v3/auth/tokens` body the stand-in checks. */
+interface AuthRequest {
+  identity?: {
+    methods?: string[];
+    application_credential?: { id?: string; secret?: string };
+    password?: { user?: { name?: string; password?: string; domain?: { name?: string } } };
+  };
+  scope?: { project?: { name?: string; domain?: { name?: string } } };
+}
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
@@ -120,7 +130,11 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       id: 'c0e1',
       endpoints: [
         ...(['public', 'internal', 'admin'] as const).map((iface) => ({
-          id: `compute-${iface}`, interface: iface, region: REGION, region_id: REGION, url: `${base}/compute-${iface}/v2.1`,
+          id: `compute-${iface}`,
+          interface: iface,
+          region: REGION,
+          region_id: REGION,
+          url: `${base}/compute-${iface}/v2.1`,
         })),
         // Another region's endpoint, which answers nothing useful: picking the wrong one shows.
         { id: 'compute-other', interface: 'public', region: 'RegionTwo', region_id: 'RegionTwo', url: `${base}/other-region/v2.1` },
@@ -131,20 +145,24 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       name: 'keystone',
       id: 'k0e1',
       endpoints: (['public', 'internal', 'admin'] as const).map((iface) => ({
-        id: `identity-${iface}`, interface: iface, region: REGION, region_id: REGION, url: `${base}/identity`,
+        id: `identity-${iface}`,
+        interface: iface,
+        region: REGION,
+        region_id: REGION,
+        url: `${base}/identity`,
       })),
     },
   ];
 
-  function authenticate(req: IncomingMessage, res: ServerResponse, body: string): void {
-    let auth: { identity?: Record<string, any>; scope?: { project?: { name?: string; domain?: { name?: string } } } } | undefined;
+  function authenticate(res: ServerResponse, body: string) {
+    let auth: AuthRequest | undefined;
     try {
       auth = (JSON.parse(body) as { auth?: typeof auth }).auth;
     } catch {
       return badRequest(res, 'Expecting to find valid JSON in request body.');
     }
     const identity = auth?.identity ?? {};
-    const methods: string[] = identity.methods ?? [];
+    const methods = identity.methods ?? [];
     const { applicationCredential: ac, password: pw } = cloud.credentials;
     let ok = false;
     if (methods.includes('application_credential')) {
@@ -153,8 +171,13 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     } else if (methods.includes('password')) {
       const user = identity.password?.user ?? {};
       const scope = auth?.scope?.project ?? {};
-      ok = !!pw && user.name === pw.username && user.password === pw.password && user.domain?.name === pw.userDomainName &&
-        scope.name === pw.projectName && scope.domain?.name === pw.projectDomainName;
+      ok =
+        !!pw &&
+        user.name === pw.username &&
+        user.password === pw.password &&
+        user.domain?.name === pw.userDomainName &&
+        scope.name === pw.projectName &&
+        scope.domain?.name === pw.projectDomainName;
     }
     if (!ok) return unauthorized(res);
     const token = randomUUID().replaceAll('-', '');
@@ -175,7 +198,12 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
           methods,
           project: { domain: { id: 'default', name: 'Default' }, id: 'a0d9c1e5b0f24b8e9b1c2d3e4f5a6b7c', name: 'service' },
           roles: [{ id: '51cc68287d524c759f47c811e6463340', name: 'admin' }],
-          user: { domain: { id: 'default', name: 'Default' }, id: 'ee4dfb6e5540447cb3741905149d9b6e', name: 'usage-relay', password_expires_at: null },
+          user: {
+            domain: { id: 'default', name: 'Default' },
+            id: 'ee4dfb6e5540447cb3741905149d9b6e',
+            name: 'usage-relay',
+            password_expires_at: null,
+          },
         },
       },
       { 'X-Subject-Token': token },
@@ -187,7 +215,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     return !faults.revokeTokens && expires !== undefined && Date.now() < expires;
   };
 
-  function keystone(res: ServerResponse, path: string): void {
+  function keystone(res: ServerResponse, path: string) {
     const one = /^\/v3\/projects\/([^/]+)$/.exec(path);
     if (one) {
       const p = cloud.projects.find((x) => x.id === decodeURIComponent(one[1]!));
@@ -204,8 +232,15 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     });
   }
   const projectView = (p: { id: string; name: string }) => ({
-    is_domain: false, description: null, domain_id: 'default', enabled: true, id: p.id,
-    links: { self: `${base}/identity/v3/projects/${p.id}` }, name: p.name, parent_id: null, tags: [],
+    is_domain: false,
+    description: null,
+    domain_id: 'default',
+    enabled: true,
+    id: p.id,
+    links: { self: `${base}/identity/v3/projects/${p.id}` },
+    name: p.name,
+    parent_id: null,
+    tags: [],
   });
 
   /** Servers of a listing, Nova's default order (newest created first, then id). */
@@ -223,13 +258,16 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   const byId = options.frozen ? new Map(cloud.servers.map((s) => [s.id, s])) : undefined;
   const findServer = (id: string) => (byId ? byId.get(id) : cloud.servers.find((s) => s.id === id));
 
-  async function nova(req: IncomingMessage, res: ServerResponse, path: string, params: URLSearchParams, v: Microversion) {
+  async function nova(res: ServerResponse, path: string, params: URLSearchParams, v: Microversion) {
     const novaBase = `${base}/compute-public`;
     if (path === '/' || path === '') {
       return json(res, 200, {
         version: {
           id: 'v2.1',
-          links: [{ href: `${novaBase}/v2.1/`, rel: 'self' }, { href: 'http://docs.openstack.org/', rel: 'describedby', type: 'text/html' }],
+          links: [
+            { href: `${novaBase}/v2.1/`, rel: 'self' },
+            { href: 'http://docs.openstack.org/', rel: 'describedby', type: 'text/html' },
+          ],
           'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
           status: 'CURRENT',
           version: maxText,
@@ -283,8 +321,14 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       }
       const sorted = [...server.actions].sort((a, b) => (a.start_time < b.start_time ? 1 : a.start_time > b.start_time ? -1 : 0));
       const view = (a: (typeof sorted)[number]) => ({
-        action: a.action, instance_uuid: server.id, message: null, project_id: server.tenant_id, request_id: a.request_id,
-        start_time: a.start_time, user_id: server.user_id, ...(atLeast(v, 2, 58) ? { updated_at: a.start_time } : {}),
+        action: a.action,
+        instance_uuid: server.id,
+        message: null,
+        project_id: server.tenant_id,
+        request_id: a.request_id,
+        start_time: a.start_time,
+        user_id: server.user_id,
+        ...(atLeast(v, 2, 58) ? { updated_at: a.start_time } : {}),
       });
       if (!atLeast(v, 2, 58)) return json(res, 200, { instanceActions: sorted.map(view) });
       const marker = params.get('marker');
@@ -294,7 +338,9 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       const slice = sorted.slice(start, start + limit);
       const body: Record<string, unknown> = { instanceActions: slice.map(view) };
       if (slice.length === limit) {
-        body.links = [{ href: `${novaBase}/v2.1/servers/${server.id}/os-instance-actions?limit=${limit}&marker=${slice.at(-1)!.request_id}`, rel: 'next' }];
+        body.links = [
+          { href: `${novaBase}/v2.1/servers/${server.id}/os-instance-actions?limit=${limit}&marker=${slice.at(-1)!.request_id}`, rel: 'next' },
+        ];
       }
       return json(res, 200, body);
     }
@@ -308,7 +354,11 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       const start = Date.parse(`${(params.get('start') ?? '').replace(' ', 'T').slice(0, 23)}Z`);
       const end = Date.parse(`${(params.get('end') ?? '').replace(' ', 'T').slice(0, 23)}Z`);
       if (!Number.isFinite(start) || !Number.isFinite(end)) return badRequest(res, 'Invalid start or end time.');
-      return json(res, 200, tenantUsageView(cloud.servers, start, end, (ms) => novaNaive(ms)));
+      return json(
+        res,
+        200,
+        tenantUsageView(cloud.servers, start, end, (ms) => novaNaive(ms)),
+      );
     }
     return notFound(res, 'The resource could not be found.');
   }
@@ -321,7 +371,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       void (async () => {
         const url = new URL(req.url ?? '/', 'http://standin');
         const path = url.pathname;
-        if (req.method === 'POST' && path === '/identity/v3/auth/tokens') return authenticate(req, res, body);
+        if (req.method === 'POST' && path === '/identity/v3/auth/tokens') return authenticate(res, body);
         const v = requestedVersion(req, max);
         const entry: StandinRequest = {
           method: req.method ?? 'GET',
@@ -341,10 +391,12 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         if (!novaPath) return json(res, 404, { error: 'no such path' });
         if (novaPath[1] === 'other-region') return json(res, 503, { computeFault: { code: 503, message: 'wrong region' } });
         if (v === 'unsupported') {
-          return json(res, 406, { computeFault: { code: 406, message: `Version is not supported by the API. Minimum is 2.1 and maximum is ${maxText}.` } });
+          return json(res, 406, {
+            computeFault: { code: 406, message: `Version is not supported by the API. Minimum is 2.1 and maximum is ${maxText}.` },
+          });
         }
         if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
-        return nova(req, res, novaPath[2] ?? '/', url.searchParams, v);
+        return nova(res, novaPath[2] ?? '/', url.searchParams, v);
       })().catch((err: Error) => {
         if (!res.headersSent) json(res, 500, { computeFault: { code: 500, message: err.message } });
       });

@@ -112,7 +112,9 @@ export function parseOpenStackConfig(e: Env, problems: string[]): OpenStackConfi
   }
   let gpuAliases: string[] | undefined;
   if (e.RELAY_OPENSTACK_GPU_ALIASES !== undefined) {
-    gpuAliases = e.RELAY_OPENSTACK_GPU_ALIASES.split(',').map((a) => a.trim()).filter(Boolean);
+    gpuAliases = e.RELAY_OPENSTACK_GPU_ALIASES.split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
     if (gpuAliases.length === 0) problems.push('RELAY_OPENSTACK_GPU_ALIASES: must name at least one PCI alias (comma-separated)');
   }
   const concurrency = wholeNumber(e, 'RELAY_OPENSTACK_CONCURRENCY', 4, 1, 32, problems);

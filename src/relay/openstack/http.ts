@@ -56,15 +56,25 @@ interface RawResponse {
 function exchange(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('close', () => {
-        if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
-        else resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
+    const req = send(
+      url,
+      { method, headers: body === undefined ? headers : { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, signal },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('close', () => {
+          if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
+          else
+            resolve({
+              status: res.statusCode ?? 0,
+              statusText: res.statusMessage ?? '',
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -83,7 +93,7 @@ function bodyHint(text: string): string {
     if (typeof value.error === 'string') return value.error.slice(0, 200);
     for (const inner of Object.values(value)) {
       if (inner && typeof inner === 'object' && typeof (inner as { message?: unknown }).message === 'string') {
-        return ((inner as { message: string }).message).slice(0, 200);
+        return (inner as { message: string }).message.slice(0, 200);
       }
     }
   } catch {
@@ -109,7 +119,12 @@ export async function requestJson<T = unknown>(req: UpstreamRequest): Promise<Up
   const { status, statusText, text } = response;
   if (!(status >= 200 && status < 300) && !req.allow?.includes(status)) {
     const hint = bodyHint(text);
-    throw new UpstreamError(req.service, 'http', `${describe(req)} answered ${status}${statusText ? ` ${statusText}` : ''}${hint ? `: ${hint}` : ''}`, status);
+    throw new UpstreamError(
+      req.service,
+      'http',
+      `${describe(req)} answered ${status}${statusText ? ` ${statusText}` : ''}${hint ? `: ${hint}` : ''}`,
+      status,
+    );
   }
   let body: T;
   try {

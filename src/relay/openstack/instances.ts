@@ -1,5 +1,5 @@
 import type { InstanceFlavor, InstanceInterval, InstanceRecord, InstanceStreamSummary } from '../../contracts/instance-record.ts';
-import type { NdjsonOut } from '../ndjson.ts';
+import type { NdjsonOut } from '../source.ts';
 import type { Window } from '../source.ts';
 import type { OpenStackConfig } from './config.ts';
 import { countGpus } from './gpus.ts';
@@ -84,7 +84,7 @@ export class OpenStackSource {
 
   constructor(
     private readonly config: OpenStackConfig,
-    private readonly deps: OpenStackSourceDeps = {},
+    deps: OpenStackSourceDeps = {},
   ) {
     this.now = deps.now ?? Date.now;
     this.session = new KeystoneSession(config, this.now);
@@ -138,7 +138,14 @@ export class OpenStackSource {
       if (this.nova.embedsFlavors) {
         const e = server.flavor;
         if (!e || typeof e.vcpus !== 'number' || typeof e.ram !== 'number') return null;
-        f = { name: e.original_name ?? null, vcpus: e.vcpus, ram: e.ram, disk: e.disk ?? 0, ephemeral: e.ephemeral ?? 0, extra_specs: e.extra_specs ?? {} };
+        f = {
+          name: e.original_name ?? null,
+          vcpus: e.vcpus,
+          ram: e.ram,
+          disk: e.disk ?? 0,
+          ephemeral: e.ephemeral ?? 0,
+          extra_specs: e.extra_specs ?? {},
+        };
       } else {
         const id = server.flavor?.id;
         if (!id) return null;
@@ -147,15 +154,18 @@ export class OpenStackSource {
         f = await lookup;
         if (!f) return null;
       }
-      return { name: f.name, vcpus: f.vcpus, ram_mb: f.ram, disk_gb: f.disk, ephemeral_gb: f.ephemeral, gpus: countGpus(f.extra_specs, this.gpuAliases) };
+      return {
+        name: f.name,
+        vcpus: f.vcpus,
+        ram_mb: f.ram,
+        disk_gb: f.disk,
+        ephemeral_gb: f.ephemeral,
+        gpus: countGpus(f.extra_specs, this.gpuAliases),
+      };
     };
 
     /** The record of a server and its intervals, or null (skipped or malformed: counted). */
-    const recordOf = async (
-      server: NovaServer,
-      intervals: InstanceInterval[],
-      origin: InstanceRecord['origin'],
-    ): Promise<InstanceRecord | null> => {
+    const recordOf = async (server: NovaServer, intervals: InstanceInterval[], origin: InstanceRecord['origin']): Promise<InstanceRecord | null> => {
       if (intervals.length === 0 || !holdsResources(intervals)) {
         stats.skipped++;
         return null;
@@ -210,10 +220,18 @@ export class OpenStackSource {
 
     const check = (server: NovaServer) => {
       if (server.status === 'UNKNOWN') {
-        throw new UpstreamError('nova', 'parse', `server ${server.id} is in a cell Nova cannot reach (status UNKNOWN): the window would be incomplete`);
+        throw new UpstreamError(
+          'nova',
+          'parse',
+          `server ${server.id} is in a cell Nova cannot reach (status UNKNOWN): the window would be incomplete`,
+        );
       }
-      const ok = typeof server.id === 'string' && typeof server.tenant_id === 'string' && typeof server.status === 'string' &&
-        Number.isFinite(novaTime(server.created)) && Number.isFinite(novaTime(server.updated));
+      const ok =
+        typeof server.id === 'string' &&
+        typeof server.tenant_id === 'string' &&
+        typeof server.status === 'string' &&
+        Number.isFinite(novaTime(server.created)) &&
+        Number.isFinite(novaTime(server.updated));
       if (!ok) malformed(server, 'lacks id, tenant_id, status, created or updated');
       return ok;
     };

@@ -79,7 +79,11 @@ export class KeystoneSession {
     const value = res.header('x-subject-token');
     const token = res.body?.token;
     const expires = Date.parse(token?.expires_at ?? '');
-    expectShape(!!value && !!token && Array.isArray(token.catalog) && Number.isFinite(expires), 'keystone', 'the token answer lacks X-Subject-Token, expires_at or catalog');
+    expectShape(
+      !!value && !!token && Array.isArray(token.catalog) && Number.isFinite(expires),
+      'keystone',
+      'the token answer lacks X-Subject-Token, expires_at or catalog',
+    );
     const issued = Date.parse(token.issued_at ?? '') || this.now();
     const margin = Math.min(600_000, Math.max(0, expires - issued) / 2);
     this.issued++;

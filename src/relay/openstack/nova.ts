@@ -164,11 +164,7 @@ export class NovaClient {
     for (let page = 1; ; page++) {
       const query = new URLSearchParams({ all_tenants: '1', ...params, limit: String(PAGE_LIMIT) });
       if (marker) query.set('marker', marker);
-      const { body } = await this.get<{ servers?: NovaServer[]; servers_links?: NovaLink[] }>(
-        `/servers/detail?${query}`,
-        signal,
-        `(page ${page})`,
-      );
+      const { body } = await this.get<{ servers?: NovaServer[]; servers_links?: NovaLink[] }>(`/servers/detail?${query}`, signal, `(page ${page})`);
       expectShape(Array.isArray(body?.servers), 'nova', `GET /servers/detail (page ${page}): the answer has no servers list`);
       counters.pages++;
       counters.servers += body.servers.length;

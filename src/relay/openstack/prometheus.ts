@@ -75,18 +75,18 @@ export function addSample(state: SeriesState, at: number, value: number, from: n
 }
 
 const seriesKey = (metric: Record<string, string>) =>
-  JSON.stringify(Object.entries(metric).filter(([k]) => k !== '__name__').sort(([a], [b]) => (a < b ? -1 : 1)));
+  JSON.stringify(
+    Object.entries(metric)
+      .filter(([k]) => k !== '__name__')
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
 
 /** CPU seconds per server id (instance_id) over [from, to), or why there are none. Throws only when `signal` aborts. */
 export async function measureCpuTimes(opts: MeasureOptions): Promise<CpuTimes> {
   try {
     const span = opts.to - opts.from + MARGIN_MS;
     // Which server each (exporter instance, libvirt domain) was, over the window.
-    const info = await query(
-      opts,
-      `max by (instance, domain, instance_id) (last_over_time(libvirt_domain_openstack_info[${span}ms]))`,
-      opts.to - 1,
-    );
+    const info = await query(opts, `max by (instance, domain, instance_id) (last_over_time(libvirt_domain_openstack_info[${span}ms]))`, opts.to - 1);
     const serverOf = new Map<string, string>();
     for (const r of info.result ?? []) {
       const m = r.metric ?? {};
@@ -134,7 +134,8 @@ export async function measureCpuTimes(opts: MeasureOptions): Promise<CpuTimes> {
     return { status: 'measured', byServer, samples, queries };
   } catch (err) {
     if (opts.signal.aborted) throw opts.signal.reason;
-    if (err instanceof UpstreamError || err instanceof PrometheusWarning) return { status: 'unavailable', detail: err.message.replace(/^prometheus: /, '') };
+    if (err instanceof UpstreamError || err instanceof PrometheusWarning)
+      return { status: 'unavailable', detail: err.message.replace(/^prometheus: /, '') };
     throw err;
   }
 }

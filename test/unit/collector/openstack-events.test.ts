@@ -7,7 +7,9 @@ import { OpenStackEventBuilder } from '../../../src/collector/transform/openstac
 const H = 3600;
 const t = (day: string, hours: number) => new Date(Date.parse(`${day}T00:00:00Z`) + hours * H * 1000).toISOString();
 
-function record(over: Partial<InstanceRecord> & { id: string; spans: [string, number, number, InstanceRecord['intervals'][number]['state']][] }): InstanceRecord {
+function record(
+  over: Partial<InstanceRecord> & { id: string; spans: [string, number, number, InstanceRecord['intervals'][number]['state']][] },
+): InstanceRecord {
   const { id, spans, ...rest } = over;
   return InstanceRecordSchema.parse({
     server_id: id,
@@ -29,9 +31,20 @@ describe('OpenStack transform', () => {
   it('gives one event per (project, UTC day) with the held and running metrics of architecture §5', () => {
     const b = new OpenStackEventBuilder({ cluster: 'cloud-a' });
     // 4 vCPUs, 8 GiB, 100 GiB: ACTIVE 6 h, SHUTOFF 4 h (held, not running), SHELVED 14 h (neither).
-    b.add(record({ id: 's1', spans: [[D, 0, 6, 'ACTIVE'], [D, 6, 10, 'SHUTOFF'], [D, 10, 24, 'SHELVED']] }));
+    b.add(
+      record({
+        id: 's1',
+        spans: [
+          [D, 0, 6, 'ACTIVE'],
+          [D, 6, 10, 'SHUTOFF'],
+          [D, 10, 24, 'SHELVED'],
+        ],
+      }),
+    );
     // 2 GPUs, paused all day.
-    b.add(record({ id: 's2', flavor: { name: 'g1', vcpus: 8, ram_mb: 65536, disk_gb: 100, ephemeral_gb: 0, gpus: 2 }, spans: [[D, 0, 24, 'PAUSED']] }));
+    b.add(
+      record({ id: 's2', flavor: { name: 'g1', vcpus: 8, ram_mb: 65536, disk_gb: 100, ephemeral_gb: 0, gpus: 2 }, spans: [[D, 0, 24, 'PAUSED']] }),
+    );
     // Another project, no name known.
     b.add(record({ id: 's3', project_id: 'p-gone', project_name: null, spans: [[D, 12, 24, 'ACTIVE']] }));
     const events = b.events('2026-03-03T01:00:00Z', { cpuMeasured: false });
@@ -67,8 +80,8 @@ describe('OpenStack transform', () => {
           cpu_core_seconds: 4 * 12 * H,
           gpu_time_seconds: 0,
           vcpus_allocated: 2,
-          ram_bytes_allocated: 8192 * 2 ** 20 / 2,
-          storage_bytes_allocated: 100 * 2 ** 30 / 2,
+          ram_bytes_allocated: (8192 * 2 ** 20) / 2,
+          storage_bytes_allocated: (100 * 2 ** 30) / 2,
         },
         identities: [],
         context: { cluster: 'cloud-a', openstack_project_id: 'p-gone', instance_count: 1 },
@@ -97,9 +110,20 @@ describe('OpenStack transform', () => {
 
   it('splits a record over UTC days, conserving held and running time; its measured CPU time cannot be split', () => {
     const b = new OpenStackEventBuilder({ cluster: 'c' });
-    b.add(record({ id: 'x', spans: [['2026-03-01', 18, 24, 'ACTIVE'], [D, 0, 30, 'SUSPENDED']], cpu_time_seconds: 100 }));
+    b.add(
+      record({
+        id: 'x',
+        spans: [
+          ['2026-03-01', 18, 24, 'ACTIVE'],
+          [D, 0, 30, 'SUSPENDED'],
+        ],
+        cpu_time_seconds: 100,
+      }),
+    );
     const events = b.events('x', { cpuMeasured: true });
-    expect(events.map((e) => [e.time_window_start.slice(0, 10), e.metrics.walltime_allocated, e.metrics.walltime_used, e.metrics.cpu_time_seconds])).toEqual([
+    expect(
+      events.map((e) => [e.time_window_start.slice(0, 10), e.metrics.walltime_allocated, e.metrics.walltime_used, e.metrics.cpu_time_seconds]),
+    ).toEqual([
       ['2026-03-01', 6 * H, 6 * H, undefined],
       ['2026-03-02', 24 * H, 0, 0],
       ['2026-03-03', 6 * H, 0, 0],
@@ -113,6 +137,11 @@ describe('OpenStack transform', () => {
     expect(b.events('x', { cpuMeasured: false })).toEqual([]);
     b.add(record({ id: 'n1', project_name: null, spans: [[D, 0, 1, 'ACTIVE']] }));
     b.add(record({ id: 'n2', project_name: 'renamed', spans: [[D, 0, 1, 'ACTIVE']] }));
-    expect(b.events('x', { cpuMeasured: false })[0]!.context).toEqual({ cluster: 'c', openstack_project_id: 'p-astro', project: 'renamed', instance_count: 2 });
+    expect(b.events('x', { cpuMeasured: false })[0]!.context).toEqual({
+      cluster: 'c',
+      openstack_project_id: 'p-astro',
+      project: 'renamed',
+      instance_count: 2,
+    });
   });
 });

@@ -56,13 +56,24 @@ describe('relay configuration: OpenStack', () => {
     expect(config.accounting).toEqual({ dir: '/var/spool/pbs/server_priv/accounting' });
     expect(config.openstack).toEqual({
       authUrl: 'https://keystone.example.org:5000/v3',
-      auth: { method: 'password', username: 'usage-relay', password: PASSWORD, userDomainName: 'Default', projectName: 'service', projectDomainName: 'Default' },
+      auth: {
+        method: 'password',
+        username: 'usage-relay',
+        password: PASSWORD,
+        userDomainName: 'Default',
+        projectName: 'service',
+        projectDomainName: 'Default',
+      },
       region: 'RegionTwo',
       interface: 'internal',
       gpuAliases: ['a100', 'h100'],
       concurrency: 8,
       timeoutMs: 30_000,
-      prometheus: { url: 'https://thanos.example.org', sliceMs: 1_800_000, authorization: `Basic ${Buffer.from('reader:s3cret').toString('base64')}` },
+      prometheus: {
+        url: 'https://thanos.example.org',
+        sliceMs: 1_800_000,
+        authorization: `Basic ${Buffer.from('reader:s3cret').toString('base64')}`,
+      },
     });
   });
 
@@ -72,16 +83,26 @@ describe('relay configuration: OpenStack', () => {
       /RELAY_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: is required with RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID/,
     );
     expect(configError({ ...base, RELAY_OPENSTACK_PASSWORD: PASSWORD })).toMatch(/either an application credential or a username and password/);
-    expect(configError({ RELAY_SECRETS: SECRET, RELAY_OPENSTACK_AUTH_URL: base.RELAY_OPENSTACK_AUTH_URL, RELAY_OPENSTACK_USERNAME: 'u', RELAY_OPENSTACK_PASSWORD: PASSWORD }))
-      .toMatch(/RELAY_OPENSTACK_PROJECT_NAME: is required for password authentication/);
+    expect(
+      configError({
+        RELAY_SECRETS: SECRET,
+        RELAY_OPENSTACK_AUTH_URL: base.RELAY_OPENSTACK_AUTH_URL,
+        RELAY_OPENSTACK_USERNAME: 'u',
+        RELAY_OPENSTACK_PASSWORD: PASSWORD,
+      }),
+    ).toMatch(/RELAY_OPENSTACK_PROJECT_NAME: is required for password authentication/);
     expect(configError({ RELAY_SECRETS: SECRET, RELAY_OPENSTACK_AUTH_URL: base.RELAY_OPENSTACK_AUTH_URL })).toMatch(
       /RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: is required with RELAY_OPENSTACK_AUTH_URL/,
     );
-    expect(configError({ ...base, RELAY_OPENSTACK_INTERFACE: 'private' })).toMatch(/RELAY_OPENSTACK_INTERFACE: must be one of public, internal, admin/);
+    expect(configError({ ...base, RELAY_OPENSTACK_INTERFACE: 'private' })).toMatch(
+      /RELAY_OPENSTACK_INTERFACE: must be one of public, internal, admin/,
+    );
     expect(configError({ ...base, RELAY_OPENSTACK_GPU_ALIASES: ' , ' })).toMatch(/RELAY_OPENSTACK_GPU_ALIASES: must name at least one/);
     expect(configError({ ...base, RELAY_OPENSTACK_CONCURRENCY: '0' })).toMatch(/RELAY_OPENSTACK_CONCURRENCY: must be a whole number from 1 to 32/);
     expect(configError({ ...base, RELAY_PROMETHEUS_URL: 'ftp://user:hunter2@prom' })).toMatch(/RELAY_PROMETHEUS_URL: must be an http\(s\) URL/);
-    expect(configError({ ...base, RELAY_PROMETHEUS_SLICE_MINUTES: '10' })).toMatch(/RELAY_PROMETHEUS_URL: is required when RELAY_PROMETHEUS_SLICE_MINUTES/);
+    expect(configError({ ...base, RELAY_PROMETHEUS_SLICE_MINUTES: '10' })).toMatch(
+      /RELAY_PROMETHEUS_URL: is required when RELAY_PROMETHEUS_SLICE_MINUTES/,
+    );
     // OpenStack keys without the auth URL are a mistake, not a silently ignored source.
     expect(configError({ RELAY_SECRETS: SECRET, RELAY_ACCOUNTING_DIR: '/x', RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: 'x' })).toMatch(
       /RELAY_OPENSTACK_AUTH_URL: is required when RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID is set/,

@@ -16,13 +16,15 @@ describe('GPUs of a flavor', () => {
     expect(countGpus({ 'resources:VGPU': '1' })).toBe(1);
     expect(countGpus({ 'resources:CUSTOM_NVIDIA_A100_GPU': '2', 'resources1:VGPU': '1', 'resources_mig:CUSTOM_MIG_1G_GPU': '3' })).toBe(6);
     // Not GPUs: another resource class, a trait, a spec that only mentions a GPU, a non-number.
-    expect(countGpus({
-      'resources:CUSTOM_FPGA': '1',
-      'resources:VCPU': '8',
-      'trait:CUSTOM_HAS_GPU': 'required',
-      'hw:gpu_model': 'a100',
-      'resources:VGPU': 'two',
-    })).toBe(0);
+    expect(
+      countGpus({
+        'resources:CUSTOM_FPGA': '1',
+        'resources:VCPU': '8',
+        'trait:CUSTOM_HAS_GPU': 'required',
+        'hw:gpu_model': 'a100',
+        'resources:VGPU': 'two',
+      }),
+    ).toBe(0);
   });
 
   it('ignores aliases filter for placement resources, and sums all three kinds', () => {
@@ -30,7 +32,9 @@ describe('GPUs of a flavor', () => {
   });
 
   it('the Nova reference flavors (2.61) have no GPUs', () => {
-    const { flavors } = JSON.parse(readFileSync(new URL('../../fixtures/openstack/nova/flavors_v2.61_flavors-detail-resp.json', import.meta.url), 'utf8')) as {
+    const { flavors } = JSON.parse(
+      readFileSync(new URL('../../fixtures/openstack/nova/flavors_v2.61_flavors-detail-resp.json', import.meta.url), 'utf8'),
+    ) as {
       flavors: { extra_specs: Record<string, string> }[];
     };
     expect(flavors.length).toBeGreaterThan(5);

@@ -54,22 +54,50 @@ describe('state rules', () => {
   const a = (action: string, time: string): NovaActionFact => ({ action, start_time: time });
 
   it('maps every action of architecture §5 (and restore), and nothing else', () => {
-    for (const action of ['create', 'start', 'reboot', 'rebuild', 'unpause', 'resume', 'unrescue', 'rescue', 'unshelve', 'resize',
-      'confirmResize', 'revertResize', 'migrate', 'live-migration', 'restore']) {
+    for (const action of [
+      'create',
+      'start',
+      'reboot',
+      'rebuild',
+      'unpause',
+      'resume',
+      'unrescue',
+      'rescue',
+      'unshelve',
+      'resize',
+      'confirmResize',
+      'revertResize',
+      'migrate',
+      'live-migration',
+      'restore',
+    ]) {
       expect(ACTION_STATES[action]).toBe('ACTIVE');
     }
-    expect([ACTION_STATES.stop, ACTION_STATES.pause, ACTION_STATES.suspend, ACTION_STATES.shelve, ACTION_STATES.shelveOffload, ACTION_STATES.delete])
-      .toEqual(['SHUTOFF', 'PAUSED', 'SUSPENDED', 'SHELVED', 'SHELVED', 'gone']);
+    expect([
+      ACTION_STATES.stop,
+      ACTION_STATES.pause,
+      ACTION_STATES.suspend,
+      ACTION_STATES.shelve,
+      ACTION_STATES.shelveOffload,
+      ACTION_STATES.delete,
+    ]).toEqual(['SHUTOFF', 'PAUSED', 'SUSPENDED', 'SHELVED', 'SHELVED', 'gone']);
     for (const other of ['attach_volume', 'createImage', 'lock', 'evacuate', 'constructor', 'toString', '__proto__']) {
       expect(actionState(other)).toBeUndefined();
     }
   });
 
   it('other actions leave the state as it was', () => {
-    const intervals = changedIntervals(server(), [
-      a('create', '2018-04-24T00:00:00'), a('stop', '2018-04-25T02:00:00'), a('createImage', '2018-04-25T03:00:00'),
-      a('attach_interface', '2018-04-25T04:00:00'), a('lock', '2018-04-25T05:00:00'),
-    ], DAY);
+    const intervals = changedIntervals(
+      server(),
+      [
+        a('create', '2018-04-24T00:00:00'),
+        a('stop', '2018-04-25T02:00:00'),
+        a('createImage', '2018-04-25T03:00:00'),
+        a('attach_interface', '2018-04-25T04:00:00'),
+        a('lock', '2018-04-25T05:00:00'),
+      ],
+      DAY,
+    );
     expect(intervals.map((i) => i.state)).toEqual(['ACTIVE', 'SHUTOFF']);
   });
 
@@ -106,10 +134,17 @@ describe('state rules', () => {
   });
 
   it('gives contiguous intervals clipped to the window, same states merged', () => {
-    const intervals = changedIntervals(server(), [
-      a('create', '2018-04-20T00:00:00'), a('reboot', '2018-04-25T01:00:00'), a('stop', '2018-04-25T02:00:00'),
-      a('stop', '2018-04-25T03:00:00'), a('start', '2018-04-26T05:00:00'),
-    ], DAY);
+    const intervals = changedIntervals(
+      server(),
+      [
+        a('create', '2018-04-20T00:00:00'),
+        a('reboot', '2018-04-25T01:00:00'),
+        a('stop', '2018-04-25T02:00:00'),
+        a('stop', '2018-04-25T03:00:00'),
+        a('start', '2018-04-26T05:00:00'),
+      ],
+      DAY,
+    );
     expect(intervals).toEqual([
       { start: '2018-04-25T00:00:00.000Z', end: '2018-04-25T02:00:00.000Z', state: 'ACTIVE' },
       { start: '2018-04-25T02:00:00.000Z', end: '2018-04-26T00:00:00.000Z', state: 'SHUTOFF' },

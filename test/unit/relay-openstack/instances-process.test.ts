@@ -29,16 +29,19 @@ beforeAll(async () => {
   [a, b] = await Promise.all([
     startOpenStackRelay({ cloud: rulesCloud(), maxLimit: 3 }),
     // The same cloud through the internal interface, with a password, and only `a100` as a GPU alias.
-    startOpenStackRelay({ cloud: rulesCloud(), maxLimit: 3 }, {
-      RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: '',
-      RELAY_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: '',
-      RELAY_OPENSTACK_USERNAME: CREDENTIALS.password.username,
-      RELAY_OPENSTACK_PASSWORD: CREDENTIALS.password.password,
-      RELAY_OPENSTACK_PROJECT_NAME: CREDENTIALS.password.projectName,
-      RELAY_OPENSTACK_INTERFACE: 'internal',
-      RELAY_OPENSTACK_REGION: 'RegionOne',
-      RELAY_OPENSTACK_GPU_ALIASES: 'a100',
-    }),
+    startOpenStackRelay(
+      { cloud: rulesCloud(), maxLimit: 3 },
+      {
+        RELAY_OPENSTACK_APPLICATION_CREDENTIAL_ID: '',
+        RELAY_OPENSTACK_APPLICATION_CREDENTIAL_SECRET: '',
+        RELAY_OPENSTACK_USERNAME: CREDENTIALS.password.username,
+        RELAY_OPENSTACK_PASSWORD: CREDENTIALS.password.password,
+        RELAY_OPENSTACK_PROJECT_NAME: CREDENTIALS.password.projectName,
+        RELAY_OPENSTACK_INTERFACE: 'internal',
+        RELAY_OPENSTACK_REGION: 'RegionOne',
+        RELAY_OPENSTACK_GPU_ALIASES: 'a100',
+      },
+    ),
   ]);
 });
 
@@ -104,7 +107,10 @@ describe('GET /v1/instances from a stand-in cloud (real relay process)', () => {
       cpu_time_seconds: null,
     });
     expect(of('in a project Keystone no longer has')).toMatchObject({ project_id: PROJECTS.gone.id, project_name: null });
-    expect(of('PCI passthrough GPUs')).toMatchObject({ project_name: 'alt_demo', flavor: { vcpus: 16, ram_mb: 131072, disk_gb: 200, ephemeral_gb: 100, gpus: 3 } });
+    expect(of('PCI passthrough GPUs')).toMatchObject({
+      project_name: 'alt_demo',
+      flavor: { vcpus: 16, ram_mb: 131072, disk_gb: 200, ephemeral_gb: 100, gpus: 3 },
+    });
     expect(of('vGPU and MIG GPUs through placement, stopped half the day').flavor.gpus).toBe(3);
   });
 
@@ -180,7 +186,9 @@ describe('upstream failures fail the window: an error line, never a summary', ()
       expect(records.length).toBeGreaterThan(0); // what was read went out, and cannot be taken as complete
       expect(error).toEqual({
         source: 'openstack',
-        message: expect.stringMatching(/^nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=200&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable: Unexpected API Error\.$/),
+        message: expect.stringMatching(
+          /^nova: GET \/compute-public\/v2\.1\/servers\/detail\?all_tenants=1&limit=200&marker=[0-9a-f-]+ \(page 2\) answered 503 Service Unavailable: Unexpected API Error\.$/,
+        ),
       });
       const log = await a.relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/instances' && l.complete === false);
       expect(log).toMatchObject({ level: 'error', status: 200, error: { source: 'openstack' } });
@@ -217,7 +225,7 @@ describe('upstream failures fail the window: an error line, never a summary', ()
   it('a revoked token (401): the window fails, the next one authenticates again', async () => {
     const issued = a.standin.tokensIssued();
     a.standin.faults.revokeTokens = true;
-    let failed;
+    let failed: Awaited<ReturnType<typeof read>>;
     try {
       failed = await read(a);
     } finally {
@@ -245,7 +253,14 @@ describe('upstream failures fail the window: an error line, never a summary', ()
   it('a server changed while the window is read, after its listing passed, is still read from its actions', async () => {
     // Unchanged (updated before the day) while the changes-since listing runs; changed just now when the live listing starts.
     const late = makeServer('changed during the reading', {
-      status: 'SHUTOFF', created: at(-100), updated: at(-50), flavor: FLAVORS.tiny, actions: [['create', at(-100)], ['stop', at(6)]],
+      status: 'SHUTOFF',
+      created: at(-100),
+      updated: at(-50),
+      flavor: FLAVORS.tiny,
+      actions: [
+        ['create', at(-100)],
+        ['stop', at(6)],
+      ],
     });
     a.standin.cloud.servers.push(late);
     a.standin.faults.beforeServerPage = (listing, page) => {
@@ -257,7 +272,10 @@ describe('upstream failures fail the window: an error line, never a summary', ()
       const record = records.filter((r) => r.server_id === late.id);
       expect(record).toHaveLength(1);
       expect(record[0]!.origin).toMatchObject({ listing: 'changes-since', actions: 2 });
-      expect(hours(record[0]!)).toEqual([[0, 6, 'ACTIVE'], [6, 24, 'SHUTOFF']]);
+      expect(hours(record[0]!)).toEqual([
+        [0, 6, 'ACTIVE'],
+        [6, 24, 'SHUTOFF'],
+      ]);
     } finally {
       delete a.standin.faults.beforeServerPage;
       a.standin.cloud.servers.pop();
@@ -275,7 +293,8 @@ describe('cross-check with os-simple-tenant-usage (2.40), and why it is only tha
     const usage = (await res.json()) as { tenant_usages: { server_usages: { instance_id: string; hours: number }[] }[] };
     const novaHours = new Map(usage.tenant_usages.flatMap((t) => t.server_usages).map((u) => [u.instance_id, u.hours]));
     const { records } = await read(a);
-    const held = (r: InstanceRecord) => r.intervals.reduce((s, i) => s + (i.state === 'SHELVED' ? 0 : Date.parse(i.end) - Date.parse(i.start)), 0) / 3.6e6;
+    const held = (r: InstanceRecord) =>
+      r.intervals.reduce((s, i) => s + (i.state === 'SHELVED' ? 0 : Date.parse(i.end) - Date.parse(i.start)), 0) / 3.6e6;
     const of = (rule: string) => records.find((r) => r.server_id === ruleCases().find((c) => c.rule === rule)!.server.id)!;
     const allDay = of('unchanged ACTIVE: its status throughout');
     expect(held(allDay)).toBe(24);

@@ -93,7 +93,12 @@ describe('a cloud slower than the relay waits', () => {
 
 describe('older Novas', () => {
   it('2.40: flavors read by id with their extra specs, actions unpaged; a deleted flavor makes its server malformed', async () => {
-    const gone = makeServer('its flavor was deleted', { status: 'ACTIVE', created: at(-30), updated: at(-29), flavor: { ...FLAVORS.tiny, id: 'deleted-flavor' } });
+    const gone = makeServer('its flavor was deleted', {
+      status: 'ACTIVE',
+      created: at(-30),
+      updated: at(-29),
+      flavor: { ...FLAVORS.tiny, id: 'deleted-flavor' },
+    });
     const cloud = rulesCloud([gone]);
     const r = await start({ cloud, maxLimit: 3, maxMicroversion: '2.40' });
     const { records, summary, error } = await read(r);

@@ -12,11 +12,13 @@ import type { InstanceRecord } from '../../../src/contracts/instance-record.ts';
 import { serverView } from '../../../src/local/openstack/nova-views.ts';
 import { type Standin, startStandin } from '../../../src/local/openstack/standin.ts';
 import { OpenStackSource } from '../../../src/relay/openstack/instances.ts';
-import type { NdjsonOut } from '../../../src/relay/ndjson.ts';
+import type { NdjsonOut } from '../../../src/relay/source.ts';
 import { at, CREDENTIALS, makeServer, ruleCases, rulesCloud } from '../../support/openstack-cloud.ts';
 
 const text = (path: string) => readFileSync(new URL(`../../fixtures/openstack/${path}`, import.meta.url), 'utf8');
-const fixture = (path: string) => JSON.parse(text(path)) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: fixture JSON, compared by shape and read field by field
+type Json = Record<string, any>;
+const fixture = (path: string) => JSON.parse(text(path)) as Json;
 
 /** Every key path of a JSON value (`servers[].flavor.vcpus`), arrays by their first element. */
 function shape(value: unknown, prefix = ''): string[] {
@@ -49,9 +51,11 @@ describe('the stand-in answers in the shapes of the reference samples', () => {
   afterAll(() => standin?.close());
 
   const nova = async (path: string, version: string) => {
-    const res = await fetch(`${standin.url}/compute-public/v2.1${path}`, { headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': `compute ${version}` } });
+    const res = await fetch(`${standin.url}/compute-public/v2.1${path}`, {
+      headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': `compute ${version}` },
+    });
     expect(res.status).toBe(200);
-    return (await res.json()) as Record<string, any>;
+    return (await res.json()) as Json;
   };
 
   it('Keystone: a password token request as the API reference writes it (by name), and the projects list', async () => {
@@ -87,7 +91,10 @@ describe('the stand-in answers in the shapes of the reference samples', () => {
   it('Nova: instance actions at 2.21 and 2.58 (paged like the limit sample)', async () => {
     const id = ruleCases().find((c) => c.rule.startsWith('every state change'))!.server.id;
     same(await nova(`/servers/${id}/os-instance-actions`, '2.21'), fixture('nova/os-instance-actions_v2.21_instance-actions-list-resp.json'));
-    same(await nova(`/servers/${id}/os-instance-actions?limit=1`, '2.58'), fixture('nova/os-instance-actions_v2.58_instance-actions-list-with-limit-resp.json'));
+    same(
+      await nova(`/servers/${id}/os-instance-actions?limit=1`, '2.58'),
+      fixture('nova/os-instance-actions_v2.58_instance-actions-list-with-limit-resp.json'),
+    );
   });
 
   it('Nova: a flavor (2.61), its extra specs, and os-simple-tenant-usage (2.40)', async () => {
@@ -100,8 +107,10 @@ describe('the stand-in answers in the shapes of the reference samples', () => {
 
   it('Prometheus: the matrix and error envelopes of its API documentation', async () => {
     const examples = fixture('prometheus/query-examples.json');
-    const matrix = await fetch(`${standin.prometheusUrl}/api/v1/query?query=${encodeURIComponent('libvirt_domain_info_cpu_time_seconds_total[60000ms]')}&time=1`);
-    const { data, ...envelope } = (await matrix.json()) as Record<string, any>;
+    const matrix = await fetch(
+      `${standin.prometheusUrl}/api/v1/query?query=${encodeURIComponent('libvirt_domain_info_cpu_time_seconds_total[60000ms]')}&time=1`,
+    );
+    const { data, ...envelope } = (await matrix.json()) as Json;
     same(envelope, { status: examples.matrixResult.status });
     expect(data.resultType).toBe('matrix');
     const bad = await fetch(`${standin.prometheusUrl}/api/v1/query?query=up&time=1`);
