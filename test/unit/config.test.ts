@@ -27,4 +27,20 @@ describe('configuration', () => {
     expect(message).toMatch(/DATABASE_URL: must be a postgres/);
     expect(message).not.toContain('hunter2');
   });
+
+  it('RELAYS takes a kind: pbs by default, openstack for a cloud; source is for PBS only', () => {
+    const base = {
+      DATABASE_URL: 'postgresql://zeus@pglite/zeus',
+      COLLECTOR_API_KEY: 'k'.repeat(16),
+      ADMIN_API_KEY: 'a'.repeat(16),
+      RELAY_SECRET: 's'.repeat(16),
+    };
+    const relays = (value: unknown[]) => parseConfig({ ...base, RELAYS: JSON.stringify(value) }).RELAYS;
+    expect(relays([{ cluster: 'c', url: 'https://relay.example.org' }])).toEqual([{ cluster: 'c', url: 'https://relay.example.org', kind: 'pbs' }]);
+    expect(relays([{ cluster: 'cloud', url: 'https://relay.example.org', kind: 'openstack' }])[0]!.kind).toBe('openstack');
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'slurm' }])).toThrow(/RELAYS\.0\.kind/);
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'openstack', source: 'qstat' }])).toThrow(
+      /RELAYS\.0\.source: applies to kind "pbs" only/,
+    );
+  });
 });
