@@ -6,24 +6,19 @@
  *   - the whole day collected end to end: relay → Worker (wrangler dev) → gateway → PostgreSQL.
  */
 import { createReadStream, readFileSync, readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import pg from 'pg';
 import { type JobRecord, JobRecordSchema } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { PbsEventBuilder } from '../../src/collector/transform/pbs-events.ts';
 import { writeDemoAccountingLog } from '../../src/local/demo-accounting.ts';
-import { migrateDatabase } from '../../src/local/migrate.ts';
 import { relayNodeFlags, startRelayProcess } from '../support/relay-process.ts';
-import { startWranglerDev } from '../support/wrangler-dev.ts';
-import { spawnGateway } from './lib.ts';
+import { collectDayEndToEnd, curlRelay } from './lib.ts';
 
 const JOBS = Number(process.env.BENCH_COLLECTOR_JOBS ?? 1_000_000);
 const DAY = '2026-02-10';
 const TZ = 'Europe/Prague';
-const ADMIN = 'bench-admin-key-0123456789abcdef';
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -54,33 +49,14 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
     // The relay: parse, filter by window, serialise NDJSON, stream over HTTP (read and discarded here).
     const from = `${DAY}T00:00:00.000Z`;
     const to = new Date(Date.parse(from) + 86_400_000).toISOString();
-    // The reader is curl into /dev/null, the cheapest there is: on two cores a reader in this process
-    // would take CPU from the relay. The relay's own log line gives the records it wrote.
     const path = `/v1/jobs?${new URLSearchParams({ from, to })}`;
-    const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
-    t = performance.now();
-    const curl = spawnSync(
-      'curl',
-      [
-        '-sS',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code} %{size_download}',
-        ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-        `${relay.url}${path}`,
-      ],
-      { encoding: 'utf8' },
-    );
-    const relaySeconds = (performance.now() - t) / 1000;
-    if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
-    const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/jobs');
+    const { seconds: relaySeconds, bytes: streamed, logged } = await curlRelay(relay, path);
     const records = Number(logged.records);
     if (logged.complete !== true || records !== JOBS) throw new Error(`the relay wrote ${records} records, complete: ${logged.complete}`);
     const relayRate = records / relaySeconds;
     const relayRss = peakRss(relay.pid);
     console.log(
-      `relay /v1/jobs (parse + NDJSON over HTTP, ${mib(Number(curl.stdout.split(' ')[1]))}): ${relayRate.toFixed(0).padStart(9)} records/s, ` +
+      `relay /v1/jobs (parse + NDJSON over HTTP, ${mib(streamed)}): ${relayRate.toFixed(0).padStart(9)} records/s, ` +
         `${records} records, peak RSS ${mib(relayRss)} (node ${relayNodeFlags().join(' ')}, ${started.parse_threads} parse threads)`,
     );
     console.log(
@@ -132,47 +108,17 @@ export async function benchCollector(databaseUrl: string): Promise<Record<string
     figures.transformRate = (rounds * jobs.length) / transformSeconds;
 
     // End to end: the Worker collects the day through a backfill.
-    const gateway = await spawnGateway();
-    await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
-    const cluster = `bench-${Date.now()}`;
-    const worker = await startWranglerDev({
-      DATABASE_URL: databaseUrl,
-      DATABASE_HTTP_URL: gateway.sqlUrl,
-      COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
-      ADMIN_API_KEY: ADMIN,
-      RELAY_SECRET: relay.secrets[0]!,
-      RELAYS: JSON.stringify([{ cluster, url: relay.url, authority: 'bench' }]),
+    const { run, wall } = await collectDayEndToEnd({
+      databaseUrl,
+      relay: { url: relay.url, secret: relay.secrets[0]! },
+      entry: { cluster: `bench-${Date.now()}`, authority: 'bench' },
+      day: DAY,
     });
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-    try {
-      t = performance.now();
-      const queued = await fetch(`${worker.origin}/admin/collection/backfill`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ cluster, from: DAY, to: DAY }),
-      });
-      if (queued.status !== 202) throw new Error(`backfill answered ${queued.status}: ${await queued.text()}`);
-      let run: Record<string, unknown> | undefined;
-      while (!run && performance.now() - t < 300_000) {
-        await new Promise((r) => setTimeout(r, 500));
-        const { rows } = await pool.query('SELECT * FROM collection_runs WHERE cluster = $1', [cluster]);
-        run = rows[0];
-      }
-      const wall = (performance.now() - t) / 1000;
-      if (!run) throw new Error('the collection did not finish within 300 s');
-      console.log(
-        `end to end, one ${JOBS}-job day: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
-          `${run.jobs} jobs → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
-      );
-      figures.endToEndSeconds = wall;
-      await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
-      for (const t2 of ['collection_runs', 'collection_days', 'collection_watermarks'])
-        await pool.query(`DELETE FROM ${t2} WHERE cluster = $1`, [cluster]);
-    } finally {
-      await pool.end();
-      await worker.stop();
-      await gateway.stop();
-    }
+    console.log(
+      `end to end, one ${JOBS}-job day: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
+        `${run.jobs} jobs → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
+    );
+    figures.endToEndSeconds = wall;
     return figures;
   } finally {
     await relay.stop();

@@ -9,23 +9,18 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
-import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
-import { migrateDatabase } from '../../src/local/migrate.ts';
 import { generateDemoCloud } from '../../src/local/openstack/demo-cloud.ts';
 import { startStandin } from '../../src/local/openstack/standin.ts';
 import { PAGE_LIMIT } from '../../src/relay/openstack/nova.ts';
 import { openstackEnv } from '../support/openstack-cloud.ts';
 import { startRelayProcess } from '../support/relay-process.ts';
-import { startWranglerDev } from '../support/wrangler-dev.ts';
-import { spawnGateway } from './lib.ts';
+import { collectDayEndToEnd, curlRelay } from './lib.ts';
 
 const SERVERS = Number(process.env.BENCH_OPENSTACK_SERVERS ?? 20_000);
 const CHANGED = Math.round(SERVERS / 10);
 const ACTIONS = 10;
 const CONCURRENCY = 4;
 const DAY = '2026-02-10';
-const ADMIN = 'bench-admin-key-0123456789abcdef';
 const CREDENTIAL = { id: 'bench-app-credential', secret: 'bench-app-credential-secret' };
 
 /** Run a node script to its end (asynchronously: the stand-in it talks to lives in this process); its stdout. */
@@ -90,81 +85,31 @@ export async function benchOpenStack(databaseUrl: string): Promise<Record<string
     });
     try {
       const path = `/v1/instances?${new URLSearchParams({ from: `${DAY}T00:00:00Z`, to: new Date(from + 86_400_000).toISOString() })}`;
-      const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
-      t = performance.now();
-      // curl runs asynchronously: the stand-in answering the relay lives in this process.
-      const curl = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('curl', [
-          '-sS',
-          '-o',
-          '/dev/null',
-          '-w',
-          '%{http_code} %{size_download}',
-          ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
-          `${relay.url}${path}`,
-        ]);
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.once('close', (status) => resolve({ status, stdout, stderr }));
-      });
-      const relaySeconds = (performance.now() - t) / 1000;
-      if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
-      const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === '/v1/instances');
+      const { seconds: relaySeconds, bytes, logged } = await curlRelay(relay, path);
       if (logged.complete !== true) throw new Error(`the relay's window was not complete: ${JSON.stringify(logged.error)}`);
       const records = Number(logged.records);
       console.log(
-        `relay /v1/instances (${mib(Number(curl.stdout.split(' ')[1]))} of NDJSON): ${relaySeconds.toFixed(2)} s, ${records} records, ` +
+        `relay /v1/instances (${mib(bytes)} of NDJSON): ${relaySeconds.toFixed(2)} s, ${records} records, ` +
           `${(records / relaySeconds).toFixed(0)} records/s; ratio relay/baseline time ${(relaySeconds / baseline).toFixed(2)}`,
       );
       figures.relaySeconds = relaySeconds;
       figures.baselineSeconds = baseline;
 
       // End to end: the Worker collects the day through a backfill.
-      const gateway = await spawnGateway();
-      await migrateDatabase({ databaseUrl, sqlUrl: gateway.sqlUrl });
-      const cluster = `bench-cloud-${Date.now()}`;
-      const worker = await startWranglerDev({
-        DATABASE_URL: databaseUrl,
-        DATABASE_HTTP_URL: gateway.sqlUrl,
-        COLLECTOR_API_KEY: 'bench-collector-key-0123456789abcdef',
-        ADMIN_API_KEY: ADMIN,
-        RELAY_SECRET: relay.secrets[0]!,
-        RELAYS: JSON.stringify([{ cluster, url: relay.url, kind: 'openstack' }]),
+      const { run, wall } = await collectDayEndToEnd({
+        databaseUrl,
+        relay: { url: relay.url, secret: relay.secrets[0]! },
+        entry: { cluster: `bench-cloud-${Date.now()}`, kind: 'openstack' },
+        day: DAY,
       });
-      const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-      try {
-        t = performance.now();
-        const queued = await fetch(`${worker.origin}/admin/collection/backfill`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ cluster, from: DAY, to: DAY }),
-        });
-        if (queued.status !== 202) throw new Error(`backfill answered ${queued.status}: ${await queued.text()}`);
-        let run: Record<string, unknown> | undefined;
-        while (!run && performance.now() - t < 300_000) {
-          await new Promise((r) => setTimeout(r, 250));
-          run = (await pool.query('SELECT * FROM collection_runs WHERE cluster = $1', [cluster])).rows[0];
-        }
-        const wall = (performance.now() - t) / 1000;
-        if (!run) throw new Error('the collection did not finish within 300 s');
-        const rss = peakRss(relay.pid);
-        console.log(
-          `end to end, one day of ${SERVERS} servers: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
-            `${run.jobs} servers → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
-        );
-        console.log(`relay peak RSS over both requests: ${mib(rss)} (target < 150 MB: ${(rss / 1e6).toFixed(0)} MB)`);
-        figures.endToEndSeconds = wall;
-        figures.relayRss = rss;
-        await pool.query(`DELETE FROM resource_usage_events WHERE context->>'cluster' = $1`, [cluster]);
-        for (const table of ['collection_runs', 'collection_days', 'collection_watermarks'])
-          await pool.query(`DELETE FROM ${table} WHERE cluster = $1`, [cluster]);
-      } finally {
-        await pool.end();
-        await worker.stop();
-        await gateway.stop();
-      }
+      const rss = peakRss(relay.pid);
+      console.log(
+        `end to end, one day of ${SERVERS} servers: ${run.status} in ${wall.toFixed(1)} s wall (run ${(Number(run.duration_ms) / 1000).toFixed(1)} s): ` +
+          `${run.jobs} servers → ${run.events} events (target < 60 s)${run.error ? `; error: ${run.error}` : ''}`,
+      );
+      console.log(`relay peak RSS over both requests: ${mib(rss)} (target < 150 MB: ${(rss / 1e6).toFixed(0)} MB)`);
+      figures.endToEndSeconds = wall;
+      figures.relayRss = rss;
     } finally {
       await relay.stop();
     }
