@@ -18,7 +18,7 @@ export const PAGED_ACTIONS_MICROVERSION = [2, 58] as const;
 /**
  * Servers (and instance actions) asked for a page. Nova answers at most its `max_limit` (1000 by
  * default) whatever is asked; a page's parsed objects are most of what the relay holds at once, and
- * 200 (cASO's page size too) keeps a window's peak near 100 MB resident however large the cloud.
+ * 200 (cASO's page size too) keeps a window's peak under 100 MiB resident for 20,000 to 60,000 servers.
  */
 export const PAGE_LIMIT = 200;
 
