@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { INSTANCE_STATES } from './relay-api.ts';
 
 /**
- * The relay's instance record (architecture §5, docs/openstack.md): one OpenStack server that held
+ * The relay's instance record (docs/architecture.md §5, docs/openstack.md): one OpenStack server that held
  * resources at some time in the window asked for, with its flavor and its state over that window.
  * Times are RFC 3339 UTC; sizes as Nova gives them (MiB of RAM, GiB of disk).
  */

@@ -7,7 +7,7 @@ export type JobSourceKind = (typeof JOB_SOURCES)[number];
 
 export const RELAY_JOBS_PATH = '/v1/jobs';
 export const RELAY_HEALTH_PATH = '/v1/health';
-/** OpenStack servers and their state over a window (architecture §5). */
+/** OpenStack servers and their state over a window (docs/architecture.md §5). */
 export const RELAY_INSTANCES_PATH = '/v1/instances';
 
 /** A server's state in an instance record's interval: held in every state but SHELVED, running only in ACTIVE. */

@@ -2,7 +2,7 @@
  * The OpenStack test cloud's data (no Node imports: the workerd tests read it too), built on the
  * public shapes in test/fixtures/openstack: Keystone's projects from the openstack-exporter fixtures,
  * flavors from the Nova API reference (2.61), and servers that exercise every state rule of
- * architecture §5 on one UTC day, each with the intervals the relay must report for it.
+ * docs/architecture.md §5 on one UTC day, each with the intervals the relay must report for it.
  */
 import flavorsDetail from '../fixtures/openstack/nova/flavors_v2.61_flavors-detail-resp.json' with { type: 'json' };
 import identityProjects from '../fixtures/openstack/openstack-exporter/identity_projects.json' with { type: 'json' };
@@ -130,7 +130,7 @@ export interface RuleCase {
 
 const day = (start: number, end: number, state: string): [number, number, string] => [start, end, state];
 
-/** Every state rule of architecture §5 on RULES_DAY (hours relative to its midnight). */
+/** Every state rule of docs/architecture.md §5 on RULES_DAY (hours relative to its midnight). */
 export function ruleCases(): RuleCase[] {
   const cases: [string, ServerSpec, Expected][] = [
     [

@@ -19,7 +19,7 @@ import { db, type StoredEvent, waitForLinks } from './helpers.ts';
 
 const GPUS: Record<string, number> = { 'g-pci': 3, 'g-placement': 3 };
 
-/** What the events of RULES_DAY must hold, per OpenStack project, from the rules' expected intervals (architecture §5). */
+/** What the events of RULES_DAY must hold, per OpenStack project, from the rules' expected intervals (docs/architecture.md §5). */
 function expectedByProject() {
   const out = new Map<string, { held: number; running: number; core: number; gpu: number; ram: number; disk: number; servers: number }>();
   for (const c of ruleCases()) {

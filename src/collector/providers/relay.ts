@@ -119,7 +119,7 @@ async function readRelayStream<R, S extends { count: number }>(
   return summary;
 }
 
-/** The PBS jobs whose end lies in [from, to) (`GET /v1/jobs`, architecture §2). */
+/** The PBS jobs whose end lies in [from, to) (`GET /v1/jobs`, docs/architecture.md §2). */
 export function readRelayJobs(req: RelayWindowRequest, onJob: (job: JobRecord) => void): Promise<JobStreamSummary> {
   return readRelayStream(
     req,
@@ -130,7 +130,7 @@ export function readRelayJobs(req: RelayWindowRequest, onJob: (job: JobRecord) =
   );
 }
 
-/** The OpenStack servers that held resources in [from, to) (`GET /v1/instances`, architecture §5). */
+/** The OpenStack servers that held resources in [from, to) (`GET /v1/instances`, docs/architecture.md §5). */
 export function readRelayInstances(req: RelayWindowRequest, onInstance: (instance: InstanceRecord) => void): Promise<InstanceStreamSummary> {
   return readRelayStream(
     req,

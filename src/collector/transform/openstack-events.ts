@@ -2,7 +2,7 @@ import type { InstanceRecord } from '../../contracts/instance-record.ts';
 import type { UsageEventInput } from '../../contracts/usage-event.ts';
 
 /**
- * The OpenStack transform (architecture §5, docs/openstack.md), pure and streaming: feed it instance
+ * The OpenStack transform (docs/architecture.md §5, docs/openstack.md), pure and streaming: feed it instance
  * records one at a time, then take one usage event per (OpenStack project, UTC day). With h = the
  * seconds a server held its flavor that day (every state but SHELVED) and r = the seconds it ran
  * (ACTIVE):

@@ -1,5 +1,5 @@
 /**
- * The GPUs a flavor asks for, from its extra specs (architecture §5, docs/openstack.md). Pure.
+ * The GPUs a flavor asks for, from its extra specs (docs/architecture.md §5, docs/openstack.md). Pure.
  *
  * - `pci_passthrough:alias` = `"a100:2,t4:1"` → 3 (a name without `:count` is one device); only the
  *   aliases named in RELAY_OPENSTACK_GPU_ALIASES when that is set (else every alias counts);

@@ -2,7 +2,7 @@ import type { InstanceInterval } from '../../contracts/instance-record.ts';
 import type { InstanceState } from '../../contracts/relay-api.ts';
 
 /**
- * A server's state over a window, from Nova's facts (architecture §5, docs/openstack.md). Pure.
+ * A server's state over a window, from Nova's facts (docs/architecture.md §5, docs/openstack.md). Pure.
  *
  * A server changed since the window began (`updated` ≥ from) is read from its instance actions: its
  * state starts at `create` and changes at each later action's `start_time` (ACTION_STATES); any
@@ -27,7 +27,7 @@ export const ACTION_STATES: Readonly<Record<string, InstanceState | 'gone'>> = {
   revertResize: 'ACTIVE',
   migrate: 'ACTIVE',
   'live-migration': 'ACTIVE',
-  // Beyond architecture §5: `restore` undoes a soft delete (the server is back and powered on); the
+  // Added to the design's rules (docs/openstack.md): `restore` undoes a soft delete (the server is back and powered on); the
   // soft-deleted time before it counts as SHUTOFF (changedIntervals).
   restore: 'ACTIVE',
   stop: 'SHUTOFF',

@@ -12,7 +12,7 @@ import { ProjectNames } from './project-names.ts';
 
 /**
  * The relay's OpenStack source: one instance record per server that held resources in the window
- * (architecture §5, docs/openstack.md), written as it is built. Memory stays flat in the number of
+ * (docs/architecture.md §5, docs/openstack.md), written as it is built. Memory stays flat in the number of
  * servers: one page of servers (and their actions) at a time, plus the CPU time of each measured
  * server when Prometheus is configured.
  *
@@ -90,11 +90,6 @@ export class OpenStackSource {
     this.session = new KeystoneSession(config, this.now);
     this.nova = new NovaClient(this.session, { timeoutMs: config.timeoutMs });
     this.gpuAliases = config.gpuAliases ? new Set(config.gpuAliases) : undefined;
-  }
-
-  /** Keystone tokens obtained since start (for the log). */
-  get tokensIssued(): number {
-    return this.session.issued;
   }
 
   /** Write the window's instance records to `out`; resolves to the summary's fields. */

@@ -34,8 +34,6 @@ export type ServiceType = 'compute' | 'identity';
 export class KeystoneSession {
   private token: Token | undefined;
   private pending: Promise<Token> | undefined;
-  /** Tokens obtained so far (the log and the tests read it). */
-  issued = 0;
 
   constructor(
     private readonly config: Pick<OpenStackConfig, 'authUrl' | 'auth' | 'interface' | 'region' | 'timeoutMs'>,
@@ -86,7 +84,6 @@ export class KeystoneSession {
     );
     const issued = Date.parse(token.issued_at ?? '') || this.now();
     const margin = Math.min(600_000, Math.max(0, expires - issued) / 2);
-    this.issued++;
     return { value, renewAt: expires - margin, catalog: token.catalog ?? [] };
   }
 

@@ -2,7 +2,7 @@ import { expectShape, requestJson, UpstreamError } from './http.ts';
 import type { KeystoneSession } from './keystone.ts';
 
 /**
- * Nova's compute API as the relay reads it (architecture §5, docs/openstack.md): servers of every
+ * Nova's compute API as the relay reads it (docs/architecture.md §5, docs/openstack.md): servers of every
  * project page by page, instance actions page by page, and flavors by id for a Nova too old to embed
  * them. The microversion is negotiated once per endpoint from Nova's version document.
  */

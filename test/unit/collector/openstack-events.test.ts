@@ -1,4 +1,4 @@
-/** The OpenStack transform (src/collector/transform/openstack-events.ts): architecture §5's metrics, pure. */
+/** The OpenStack transform (src/collector/transform/openstack-events.ts): docs/architecture.md §5's metrics, pure. */
 import { describe, expect, it } from 'vitest';
 import { type InstanceRecord, InstanceRecordSchema } from '../../../src/contracts/instance-record.ts';
 import { UsageEventSchema } from '../../../src/contracts/usage-event.ts';
@@ -28,7 +28,7 @@ function record(
 const D = '2026-03-02';
 
 describe('OpenStack transform', () => {
-  it('gives one event per (project, UTC day) with the held and running metrics of architecture §5', () => {
+  it('gives one event per (project, UTC day) with the held and running metrics of docs/architecture.md §5', () => {
     const b = new OpenStackEventBuilder({ cluster: 'cloud-a' });
     // 4 vCPUs, 8 GiB, 100 GiB: ACTIVE 6 h, SHUTOFF 4 h (held, not running), SHELVED 14 h (neither).
     b.add(

@@ -1,6 +1,6 @@
 /**
  * A server's state over a window (src/relay/openstack/history.ts), from the Nova API reference's
- * own instance-action samples and from hand-made histories: the state rules of architecture §5.
+ * own instance-action samples and from hand-made histories: the state rules of docs/architecture.md §5.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -53,7 +53,7 @@ describe('instance actions of the Nova API reference samples', () => {
 describe('state rules', () => {
   const a = (action: string, time: string): NovaActionFact => ({ action, start_time: time });
 
-  it('maps every action of architecture §5 (and restore), and nothing else', () => {
+  it('maps every action of docs/architecture.md §5 (and restore), and nothing else', () => {
     for (const action of [
       'create',
       'start',
