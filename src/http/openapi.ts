@@ -1,13 +1,16 @@
 /**
  * The API description and its explorer. `GET /openapi.json` is generated from the very `createRoute`
  * definitions and zod schemas the routes validate with (no second copy of any shape); `GET /doc` is
- * Swagger UI over it, served by this Worker alone (see explorer.ts).
+ * Swagger UI over it, served by this Worker alone (see explorer.ts). Every operation comes from `apiRoute()`
+ * (operations.ts), which fills the conventions the contract promises (docs/api.md, "The OpenAPI contract");
+ * `info.version` is package.json's, the version of the API and of the client package alike.
  */
 // Import attributes: Deno requires them for JSON; esbuild (wrangler) and vite read them too.
 import packageJson from '../../package.json' with { type: 'json' };
 import { COLLECTOR_KEY_HEADER } from '../contracts/usage-event.ts';
 import type { App } from './app-env.ts';
 import { EXPLORER_PATH, type LoadSwaggerUiFile, registerExplorer } from './explorer.ts';
+import { TAGS } from './operations.ts';
 import { SECURITY_SCHEMES } from './security.ts';
 
 export const OPENAPI_PATH = '/openapi.json';
@@ -37,7 +40,8 @@ export function registerOpenApi(app: App, loadSwaggerUiFile?: LoadSwaggerUiFile)
   app.get(OPENAPI_PATH, (c) => {
     document ??= app.getOpenAPI31Document({
       openapi: '3.1.0',
-      info: { title: TITLE, version: packageJson.version, description: DESCRIPTION },
+      info: { title: TITLE, version: packageJson.version, description: DESCRIPTION, license: { name: packageJson.license } },
+      tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     });
     const { openapi, info, ...rest } = document;
     // The origin this request reached: "Try it out" then goes back to the same place, whatever the host name.

@@ -1,18 +1,19 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { BackfillRequestSchema, BackfillResponseSchema, ClusterCollectionStatusSchema, MAX_BACKFILL_DAYS } from '../../../contracts/collection.ts';
 import { CollectionRunSchema } from '../../../db/row-schemas.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
+import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
 import { ADMIN_KEY_SCHEME } from '../../security.ts';
-import { problemResponses } from '../../problem.ts';
 
 const operator = {
   tags: ['operations'],
-  security: [{ [ADMIN_KEY_SCHEME]: [] }],
+  access: ADMIN_KEY_SCHEME,
   middleware: [requireAdminKey],
-};
+} satisfies Partial<ApiRouteConfig>;
 
-export const runsRoute = createRoute({
+export const runsRoute = apiRoute({
   ...operator,
+  operationId: 'listCollectionRuns',
   method: 'get',
   path: '/admin/collection/runs',
   summary: 'Recent collection runs (newest first), with their counts and errors',
@@ -24,12 +25,13 @@ export const runsRoute = createRoute({
   },
   responses: {
     200: { description: 'Runs', content: { 'application/json': { schema: z.object({ runs: z.array(CollectionRunSchema) }) } } },
-    ...problemResponses(401, 422, 503),
   },
+  problems: [422, 503],
 });
 
-export const statusRoute = createRoute({
+export const statusRoute = apiRoute({
   ...operator,
+  operationId: 'getCollectionStatus',
   method: 'get',
   path: '/admin/collection/status',
   summary: 'Per configured cluster: the watermark and the days queued or failed',
@@ -38,18 +40,19 @@ export const statusRoute = createRoute({
       description: 'Status',
       content: { 'application/json': { schema: z.object({ clusters: z.array(ClusterCollectionStatusSchema) }) } },
     },
-    ...problemResponses(401, 503),
   },
+  problems: [503],
 });
 
-export const backfillRoute = createRoute({
+export const backfillRoute = apiRoute({
   ...operator,
+  operationId: 'backfillCollection',
   method: 'post',
   path: '/admin/collection/backfill',
   summary: `Collect a range of UTC days again (at most ${MAX_BACKFILL_DAYS}); safe to repeat`,
   request: { body: { required: true, content: { 'application/json': { schema: BackfillRequestSchema } } } },
   responses: {
     202: { description: 'Queued', content: { 'application/json': { schema: BackfillResponseSchema } } },
-    ...problemResponses(400, 401, 404, 422, 503),
   },
+  problems: [400, 404, 422, 503],
 });

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { problemResponses } from '../../problem.ts';
+import { z } from '@hono/zod-openapi';
+import { apiRoute } from '../../operations.ts';
 
 export const HealthSchema = z
   .object({
@@ -17,23 +17,28 @@ export const ServiceInfoSchema = z
   })
   .openapi('ServiceInfo');
 
-export const rootRoute = createRoute({
+export const rootRoute = apiRoute({
+  operationId: 'getServiceInfo',
   method: 'get',
   path: '/',
   tags: ['service'],
+  access: 'public',
   summary: 'What this service is, and where to go next',
   responses: {
     200: { description: 'Service information', content: { 'application/json': { schema: ServiceInfoSchema } } },
   },
+  problems: [],
 });
 
-export const healthRoute = createRoute({
+export const healthRoute = apiRoute({
+  operationId: 'getHealth',
   method: 'get',
   path: '/health',
   tags: ['service'],
+  access: 'public',
   summary: 'Liveness and database reachability (runs `select 1` through the driver)',
   responses: {
     200: { description: 'The Worker and its database answer', content: { 'application/json': { schema: HealthSchema } } },
-    ...problemResponses(503),
   },
+  problems: [503],
 });

@@ -1,11 +1,11 @@
-import { createRoute } from '@hono/zod-openapi';
 import { IngestRequestSchema, IngestResponseSchema, MAX_EVENTS_PER_REQUEST } from '../../../contracts/usage-event.ts';
 import { requireCollectorKey } from '../../middleware/auth.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
+import { apiRoute } from '../../operations.ts';
 import { COLLECTOR_KEY_SCHEME } from '../../security.ts';
-import { problemResponses } from '../../problem.ts';
 
-export const ingestRoute = createRoute({
+export const ingestRoute = apiRoute({
+  operationId: 'ingestUsageEvents',
   method: 'post',
   path: '/collector/resource-usage',
   tags: ['ingest'],
@@ -16,7 +16,7 @@ export const ingestRoute = createRoute({
     'never adds a row: a newer `collected_at` replaces its metrics, an older or equal one changes nothing.',
     'Re-sending a batch is therefore always safe. Stored events are handed to link mapping.',
   ].join(' '),
-  security: [{ [COLLECTOR_KEY_SCHEME]: [] }],
+  access: COLLECTOR_KEY_SCHEME,
   middleware: [requireCollectorKey, jsonBody((c) => c.var.services.config.INGEST_MAX_BODY_BYTES)] as const,
   request: {
     body: { required: true, content: { 'application/json': { schema: IngestRequestSchema } } },
@@ -26,6 +26,6 @@ export const ingestRoute = createRoute({
       description: 'Stored: counts of inserted, updated and unchanged events, and the id of each',
       content: { 'application/json': { schema: IngestResponseSchema } },
     },
-    ...problemResponses(400, 401, 413, 415, 422, 503),
   },
+  problems: [400, 413, 415, 422, 503],
 });

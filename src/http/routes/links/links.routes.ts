@@ -1,4 +1,3 @@
-import { createRoute } from '@hono/zod-openapi';
 import {
   EventIdParamSchema,
   EventLinkSchema,
@@ -10,15 +9,16 @@ import {
   UnresolvedQuerySchema,
 } from '../../../contracts/event-link.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
-import { ADMIN_KEY_SCHEME } from '../../security.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
-import { problemResponses } from '../../problem.ts';
+import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
+import { ADMIN_KEY_SCHEME } from '../../security.ts';
 
-const operator = { tags: ['links'], security: [{ [ADMIN_KEY_SCHEME]: [] }] };
+const operator = { tags: ['links'], access: ADMIN_KEY_SCHEME } satisfies Partial<ApiRouteConfig>;
 const SMALL_BODY = 16 * 1024;
 
-export const getLinkRoute = createRoute({
+export const getLinkRoute = apiRoute({
   ...operator,
+  operationId: 'getEventLink',
   method: 'get',
   path: '/links/events/{event_id}',
   summary: 'The link of one usage event: its user, project and allocation, status and reasons',
@@ -26,12 +26,13 @@ export const getLinkRoute = createRoute({
   request: { params: EventIdParamSchema },
   responses: {
     200: { description: 'The link', content: { 'application/json': { schema: EventLinkSchema } } },
-    ...problemResponses(401, 404, 422, 503),
   },
+  problems: [404, 422, 503],
 });
 
-export const listUnresolvedRoute = createRoute({
+export const listUnresolvedRoute = apiRoute({
   ...operator,
+  operationId: 'listUnresolvedLinks',
   method: 'get',
   path: '/links/unresolved',
   summary: 'Links that are not resolved, newest event first, with the reasons to act on',
@@ -40,12 +41,13 @@ export const listUnresolvedRoute = createRoute({
   request: { query: UnresolvedQuerySchema },
   responses: {
     200: { description: 'One page of links', content: { 'application/json': { schema: UnresolvedPageSchema } } },
-    ...problemResponses(400, 401, 422, 503),
   },
+  problems: [400, 422, 503],
 });
 
-export const setManualLinkRoute = createRoute({
+export const setManualLinkRoute = apiRoute({
   ...operator,
+  operationId: 'setManualLink',
   method: 'put',
   path: '/links/events/{event_id}',
   summary: 'Set a manual link (mapping never overwrites it)',
@@ -56,12 +58,13 @@ export const setManualLinkRoute = createRoute({
   },
   responses: {
     200: { description: 'The manual link as stored', content: { 'application/json': { schema: EventLinkSchema } } },
-    ...problemResponses(400, 401, 404, 413, 415, 422, 503),
   },
+  problems: [400, 404, 413, 415, 422, 503],
 });
 
-export const remapRoute = createRoute({
+export const remapRoute = apiRoute({
   ...operator,
+  operationId: 'remapLinks',
   method: 'post',
   path: '/links/remap',
   summary: 'Map again every event whose time_window_start is in [from, to) (queued; idempotent)',
@@ -74,6 +77,6 @@ export const remapRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: RemapRequestSchema } } } },
   responses: {
     202: { description: 'Queued', content: { 'application/json': { schema: RemapResponseSchema } } },
-    ...problemResponses(400, 401, 413, 415, 422, 503),
   },
+  problems: [400, 413, 415, 422, 503],
 });

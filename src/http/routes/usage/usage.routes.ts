@@ -1,12 +1,12 @@
-import { createRoute } from '@hono/zod-openapi';
 import { MAX_USAGE_ROWS, MAX_USAGE_SPAN_DAYS, UsageCsvSchema, UsageQuerySchema, UsageReportSchema } from '../../../contracts/usage-report.ts';
 import { requireReadKey } from '../../middleware/auth.ts';
+import { apiRoute } from '../../operations.ts';
 import { READ_KEY_SCHEME } from '../../security.ts';
-import { problemResponses } from '../../problem.ts';
 
-export const usageRoute = createRoute({
+export const usageRoute = apiRoute({
+  operationId: 'getUsage',
   tags: ['reporting'],
-  security: [{ [READ_KEY_SCHEME]: [] }],
+  access: READ_KEY_SCHEME,
   method: 'get',
   path: '/usage',
   summary: 'Totals of every metric per time bucket (UTC) and group: project, user, allocation, cluster, source',
@@ -29,6 +29,6 @@ export const usageRoute = createRoute({
         'text/csv': { schema: UsageCsvSchema },
       },
     },
-    ...problemResponses(401, 422, 503),
   },
+  problems: [422, 503],
 });
