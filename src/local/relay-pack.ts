@@ -4,24 +4,17 @@
  * Node), with the example systemd unit and environment file. A site unpacks it into /opt/zeus-relay or
  * installs it with `npm install --global` (docs/deploy.md, "The relay at a site").
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freshStage, packStage, ROOT, readRootPackage, writePackageJson } from './npm-pack.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  version: string;
-  engines: Record<string, string>;
-  scripts: Record<string, string>;
-};
+const root = readRootPackage();
 /** The Node flags `npm run relay` starts the bundle with; the bin and the systemd unit use the same. */
 const flags = / node ((?:--\S+ )*)dist\/relay\/main\.mjs/.exec(root.scripts.relay ?? '')?.[1]?.trim() ?? '';
 
 // The build `npm run relay:build` runs, into the package's own folder (dist/relay may be in use).
-const stage = join(ROOT, 'dist/relay-package');
-rmSync(stage, { recursive: true, force: true });
+const stage = freshStage('relay-package');
 const buildScript = root.scripts['relay:build'] ?? '';
 if (!buildScript.includes(' --outdir=dist/relay '))
   throw new Error(`package.json's relay:build no longer writes --outdir=dist/relay: ${buildScript}`);
@@ -35,22 +28,15 @@ mkdirSync(join(stage, 'bin'));
 mkdirSync(join(stage, 'deploy'));
 writeFileSync(join(stage, 'bin/zeus-relay.mjs'), `#!/usr/bin/env -S node ${flags}\nimport '../main.mjs';\n`, { mode: 0o755 });
 for (const file of ['zeus-relay.service', 'relay.env.example']) cpSync(join(ROOT, 'deploy', file), join(stage, 'deploy', file));
-writeFileSync(
-  join(stage, 'package.json'),
-  `${JSON.stringify(
-    {
-      name: 'zeus-relay',
-      version: root.version,
-      description: 'The on-site relay of the Zeus resource-usage pipeline: serves PBS job records to the Worker over signed HTTPS.',
-      type: 'module',
-      private: true,
-      bin: { 'zeus-relay': 'bin/zeus-relay.mjs' },
-      engines: { node: root.engines.node },
-    },
-    null,
-    2,
-  )}\n`,
-);
+writePackageJson(stage, {
+  name: 'zeus-relay',
+  version: root.version,
+  description: 'The on-site relay of the Zeus resource-usage pipeline: serves PBS job records to the Worker over signed HTTPS.',
+  type: 'module',
+  private: true,
+  bin: { 'zeus-relay': 'bin/zeus-relay.mjs' },
+  engines: { node: root.engines.node },
+});
 writeFileSync(
   join(stage, 'README.md'),
   `# zeus-relay ${root.version}
@@ -64,8 +50,4 @@ as a hardened systemd service from /opt/zeus-relay. The full guide is docs/deplo
 `,
 );
 
-const out = execFileSync('npm', ['pack', '--pack-destination', join(ROOT, 'dist'), '--json'], { cwd: stage, encoding: 'utf8' });
-const [packed] = JSON.parse(out) as { filename: string; size: number; entryCount: number }[];
-const tarball = join(ROOT, 'dist', packed!.filename);
-const sha256 = createHash('sha256').update(readFileSync(tarball)).digest('hex');
-console.log(`relay:pack: dist/${packed!.filename} (${(packed!.size / 1024).toFixed(0)} KiB, ${packed!.entryCount} files, sha256 ${sha256})`);
+packStage(stage, 'relay:pack');
