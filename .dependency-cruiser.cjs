@@ -6,7 +6,7 @@
  *   0  lib/                                       pure helpers: the logger, UTC days
  *   1  contracts/ · config.ts                     wire schemas, enums, reason codes; the env schema
  *   2  db/ · client/ (leaf) · relay/ (Node)       tables and SQL; the integrators' SDK; the on-site program
- *   3  ingest/ · mapping/ · reporting/ · collector/ (collector → ingest)
+ *   3  ingest/ · mapping/ · reporting/ · collector/ (collector → ingest) · alerts/ (alerts → reporting)
  *   4  services.ts                                config + database + queues, once per isolate
  *   5  http/ · queues.ts                          the HTTP app; the queue dispatcher
  *   6  index.ts · deno/ · local/ · deploy/        entries, local tooling and deploy:setup
@@ -68,6 +68,12 @@ module.exports = {
       '^src/(reporting|db|contracts|lib)/|^src/config\\.ts$',
     ),
     onlyTo(
+      'alerts-read-reporting',
+      'alerts/ imports reporting/ (allocation shares) and the floors below.',
+      '^src/alerts/',
+      '^src/(alerts|reporting|db|contracts|lib)/|^src/config\\.ts$',
+    ),
+    onlyTo(
       'collector-writes-through-ingest',
       'collector/ imports ingest/ and the floors below.',
       '^src/collector/',
@@ -83,9 +89,14 @@ module.exports = {
       'http-above-domains',
       'http/ calls the domain verbs; never the queue dispatcher, an entry, local tooling or the relay.',
       '^src/http/',
-      '^src/(http|ingest|mapping|reporting|collector|db|contracts|lib)/|^src/(config|services)\\.ts$',
+      '^src/(http|ingest|mapping|reporting|collector|alerts|db|contracts|lib)/|^src/(config|services)\\.ts$',
     ),
-    onlyTo('queues-dispatch', 'queues.ts dispatches to the consumers.', '^src/queues\\.ts$', '^src/(collector|mapping|lib)/|^src/services\\.ts$'),
+    onlyTo(
+      'queues-dispatch',
+      'queues.ts dispatches to the consumers.',
+      '^src/queues\\.ts$',
+      '^src/(collector|mapping|alerts|lib)/|^src/services\\.ts$',
+    ),
     notTo(
       'entries-are-tops',
       'Nothing imports an entry (index.ts, deno/), local tooling or deploy:setup, except inside them.',

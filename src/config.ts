@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WEBHOOK_FORMATS } from './contracts/alert.ts';
 
 /** A comma-separated list of keys (for rotation), each long enough to be a secret. */
 const keyList = z
@@ -42,6 +43,39 @@ const relayList = z
   .pipe(z.array(RelayTargetSchema))
   .refine((relays) => new Set(relays.map((r) => r.cluster)).size === relays.length, 'each cluster may appear once');
 
+/**
+ * One webhook alerts are posted to. `secret` (Standard Webhooks, `whsec_<base64>`) signs every notification.
+ * The URL may hold a credential (a Slack webhook's path is one): it is never logged or shown, only its host.
+ */
+export const AlertWebhookSchema = z.strictObject({
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'must be an http:// or https:// URL'),
+  format: z.enum(WEBHOOK_FORMATS).default('json'),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, 'must be a Standard Webhooks secret: whsec_ and at least 16 base64 characters')
+    .optional(),
+});
+export type AlertWebhook = z.output<typeof AlertWebhookSchema>;
+
+/**
+ * ALERT_WEBHOOKS: a JSON array. A bad entry is named by its index (`ALERT_WEBHOOKS.1.format`); the message
+ * never repeats a value, so a URL's credential or a secret cannot reach a log through it.
+ */
+const webhookList = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {url, format: "json" | "slack", secret?}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(AlertWebhookSchema).max(20, 'at most 20 webhooks'));
+
 /** An unset variable often arrives as '' (an empty line in .dev.vars): treat it as unset. */
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
@@ -84,6 +118,12 @@ export const ConfigSchema = z
       .min(0)
       .max(7 * 24 * 60)
       .default(60),
+    /** Alert when a cluster's watermark is more than this many days behind the last complete day. */
+    ALERT_LAG_DAYS: z.coerce.number().int().min(1).max(365).default(2),
+    /** Alert when more than this share of the last complete day's events is not `resolved` (0 to 1). */
+    ALERT_UNMAPPED_SHARE: z.coerce.number().min(0).max(1).default(0.05),
+    /** Where alerts are notified: JSON array of {url, format: "json" | "slack", secret?}; none: stored only. */
+    ALERT_WEBHOOKS: optional(webhookList).transform((v) => v ?? []),
   })
   .refine((c) => c.RELAYS.length === 0 || c.RELAY_SECRET, {
     path: ['RELAY_SECRET'],
@@ -111,6 +151,9 @@ export const CONFIG_DEPLOYMENT = {
   COLLECT_START_DATE: 'var',
   COLLECT_MAX_DAYS_PER_RUN: 'var',
   COLLECT_DELAY_MINUTES: 'var',
+  ALERT_LAG_DAYS: 'var',
+  ALERT_UNMAPPED_SHARE: 'var',
+  ALERT_WEBHOOKS: 'optional-secret',
 } as const satisfies Record<keyof z.input<typeof ConfigSchema>, 'key' | 'secret' | 'optional-secret' | 'var'>;
 export type ConfigKey = keyof typeof CONFIG_DEPLOYMENT;
 

@@ -1,6 +1,8 @@
+import { ALERT_CRON, evaluateAlerts } from './alerts/evaluate.ts';
 import { planCollection } from './collector/plan.ts';
 import { createApp } from './http/app.ts';
 import type { SwaggerUiFile } from './http/explorer.ts';
+import { log } from './lib/log.ts';
 import { handleQueue } from './queues.ts';
 import { getServices } from './services.ts';
 
@@ -15,8 +17,14 @@ const app = createApp(getServices, { loadSwaggerUiFile: async (file) => (await s
 
 export default {
   fetch: app.fetch,
+  // Every scheduled event evaluates the alert rules; every one but the hourly alert cron also plans collection.
   async scheduled(controller, env) {
-    await planCollection(getServices(env), new Date(controller.scheduledTime));
+    const services = getServices(env);
+    const now = new Date(controller.scheduledTime);
+    if (controller.cron !== ALERT_CRON) {
+      await planCollection(services, now).catch((err: unknown) => log.error('planning failed', { error: String(err) }));
+    }
+    await evaluateAlerts(services, now);
   },
   // The execution context is not needed: every consumer finishes its work before it returns.
   async queue(batch, env, _ctx) {

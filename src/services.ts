@@ -1,4 +1,5 @@
 import { type Config, ConfigError, parseConfig } from './config.ts';
+import type { AlertMessage } from './contracts/alert.ts';
 import type { CollectMessage } from './contracts/collect-message.ts';
 import type { MappingMessage } from './contracts/mapping-message.ts';
 import { createDb, type Database } from './db/client.ts';
@@ -9,6 +10,7 @@ export interface Services {
   db: Database;
   mappingQueue: Queue<MappingMessage>;
   collectQueue: Queue<CollectMessage>;
+  alertsQueue: Queue<AlertMessage>;
 }
 
 const cache = new WeakMap<object, Services>();
@@ -28,6 +30,7 @@ export function getServices(env: object): Services {
       db: createDb(config),
       mappingQueue: binding<MappingMessage>('MAPPING_QUEUE'),
       collectQueue: binding<CollectMessage>('COLLECT_QUEUE'),
+      alertsQueue: binding<AlertMessage>('ALERTS_QUEUE'),
     };
     cache.set(env, services);
   }

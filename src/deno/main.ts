@@ -3,15 +3,15 @@
  * (src/http/app.ts), configured from Deno's environment (the keys of src/config.ts, nothing else), talking
  * to the same SQL-over-HTTP endpoint (Neon, or the local gateway).
  *
- * What differs from the Worker: there is no cron and no collect queue, so the daily collection stays on
- * the Worker (RELAYS must be unset here); and the mapping queue is a direct call, so ingest (and a
+ * What differs from the Worker: there is no cron and no collect or alerts queue, so the daily collection
+ * and the alerts stay on the Worker (RELAYS must be unset here); and the mapping queue is a direct call, so ingest (and a
  * re-mapping request) maps its events before it answers.
  */
 import { ConfigError, ConfigSchema } from '../config.ts';
 import { createApp } from '../http/app.ts';
 import type { SwaggerUiFile } from '../http/explorer.ts';
 import { consumeMapping } from '../mapping/consume-mapping.ts';
-import { COLLECT_QUEUE, MAPPING_QUEUE } from '../queues.ts';
+import { ALERTS_QUEUE, COLLECT_QUEUE, MAPPING_QUEUE } from '../queues.ts';
 import { getServices } from '../services.ts';
 import { inProcessQueue, missingQueue } from './in-process-queue.ts';
 
@@ -29,6 +29,7 @@ declare global {
 const env: Record<string, unknown> = {
   MAPPING_QUEUE: inProcessQueue(MAPPING_QUEUE, (batch) => consumeMapping(batch, services)),
   COLLECT_QUEUE: missingQueue(COLLECT_QUEUE, 'the daily collection runs on the Worker (cron and collect queue), not on Deno'),
+  ALERTS_QUEUE: missingQueue(ALERTS_QUEUE, 'alerts are evaluated and notified by the Worker (cron and alerts queue), not on Deno'),
 };
 // Only the configuration keys are read: `--allow-env` lists exactly these.
 for (const key of Object.keys(ConfigSchema.shape)) {

@@ -7,10 +7,12 @@ import type { LoadSwaggerUiFile } from './explorer.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ApiError, problemResponse } from './problem.ts';
 import { defaultHook } from './router.ts';
+import { alertsRouter } from './routes/alerts/index.ts';
 import { collectionRouter } from './routes/collection/index.ts';
 import { healthRouter } from './routes/health/index.ts';
 import { ingestRouter } from './routes/ingest/index.ts';
 import { linksRouter } from './routes/links/index.ts';
+import { metricsRouter } from './routes/metrics/index.ts';
 import { operatorRouter } from './routes/operator/index.ts';
 import { usageRouter } from './routes/usage/index.ts';
 
@@ -37,6 +39,8 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
     .route('/', linksRouter)
     .route('/', collectionRouter)
     .route('/', usageRouter)
+    .route('/', metricsRouter)
+    .route('/', alertsRouter)
     .route('/', operatorRouter);
   registerOpenApi(app, runtime.loadSwaggerUiFile);
 

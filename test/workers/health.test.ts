@@ -29,7 +29,13 @@ describe('GET /health with the database unreachable', () => {
       DATABASE_URL: 'postgresql://zeus:s3cret@unreachable.test/zeus',
       DATABASE_HTTP_URL: 'http://127.0.0.1:9/sql',
     });
-    const services = { config, db: createDb(config), mappingQueue: env.MAPPING_QUEUE, collectQueue: env.COLLECT_QUEUE };
+    const services = {
+      config,
+      db: createDb(config),
+      mappingQueue: env.MAPPING_QUEUE,
+      collectQueue: env.COLLECT_QUEUE,
+      alertsQueue: env.ALERTS_QUEUE,
+    };
     const app = createApp(() => services);
     const res = await app.request('/health');
     expect(res.status).toBe(503);

@@ -131,7 +131,7 @@ describe('POST /collector/resource-usage — database unreachable', () => {
       },
       sendBatch: async () => undefined,
     } as unknown as Queue<MappingMessage>;
-    const app = createApp(() => ({ config, db: createDb(config), mappingQueue, collectQueue: env.COLLECT_QUEUE }));
+    const app = createApp(() => ({ config, db: createDb(config), mappingQueue, collectQueue: env.COLLECT_QUEUE, alertsQueue: env.ALERTS_QUEUE }));
     const res = await app.request('/collector/resource-usage', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-zeus-collector-key': TEST_COLLECTOR_KEY },

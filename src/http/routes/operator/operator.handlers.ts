@@ -1,5 +1,6 @@
 import type { Context, Handler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { listAlerts } from '../../../alerts/store.ts';
 import { log } from '../../../lib/log.ts';
 import { operatorOverview } from '../../../reporting/operator-overview.ts';
 import type { AppEnv } from '../../app-env.ts';
@@ -85,8 +86,12 @@ export const showPage: Handler<AppEnv> = async (c) => {
     return page(c, signInPage({ cluster, message: MESSAGES.session }), 401);
   }
   const { config, db } = c.var.services;
-  const overview = await operatorOverview(db, { relays: config.RELAYS, now: new Date(), cluster: cluster ?? undefined });
-  return page(c, overviewPage(overview), 200);
+  const now = new Date();
+  const [overview, alerts] = await Promise.all([
+    operatorOverview(db, { relays: config.RELAYS, now, cluster: cluster ?? undefined }),
+    listAlerts(db, { now, recent: true, limit: 200 }),
+  ]);
+  return page(c, overviewPage(overview, alerts), 200);
 };
 
 /** POST /operator/sign-in (form: key, cluster?): a session cookie and back to the page, or the form again with 401. */

@@ -4,6 +4,7 @@
  * which escapes it.
  */
 import { html, raw } from 'hono/html';
+import type { Alert } from '../../../contracts/alert.ts';
 import { LINK_REASONS } from '../../../contracts/event-link.ts';
 import type { ClusterOverview, OperatorOverview, RunSummary, UnresolvedOverview } from '../../../reporting/operator-overview.ts';
 import { renderUsageChart } from './chart.ts';
@@ -167,8 +168,38 @@ const isEmpty = (o: OperatorOverview) =>
   o.unresolved.by_status.unresolved + o.unresolved.by_status.partial === 0 &&
   o.usage.cells.length === 0;
 
+const labelText = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' · ');
+
+function alertRow(a: Alert): Html {
+  const since =
+    a.state === 'firing' ? `since ${a.first_seen.slice(0, 16).replace('T', ' ')}` : `resolved ${a.resolved_at?.slice(0, 16).replace('T', ' ')}`;
+  const silenced = a.silenced_until && a.silenced_until > new Date().toISOString() ? a.silenced_until : null;
+  return html`<tr data-alert="${a.fingerprint}" data-state="${a.state}" data-rule="${a.rule}">
+<td class="status ${a.state === 'firing' ? (a.severity === 'critical' ? 'status-failed' : 'warn') : 'status-succeeded'}">${a.state}${a.state === 'firing' ? ` · ${a.severity}` : ''}</td>
+<td><code>${a.rule}</code><br><span class="muted">${labelText(a.labels)}</span></td><td>${a.summary}</td>
+<td>${since}${silenced ? html`<br><span class="muted" title="${a.silence_note ?? ''}">silenced until ${silenced.slice(0, 16).replace('T', ' ')}</span>` : null}</td></tr>`;
+}
+
+/** Alerts: firing first, then those resolved in the last 7 days (the rows come in that order). */
+function alertsSection(alerts: readonly Alert[]): Html {
+  const firing = alerts.filter((a) => a.state === 'firing').length;
+  return html`<section id="alerts"><h2>Alerts</h2>
+${
+  alerts.length === 0
+    ? html`<p class="muted">No alert is firing, and none resolved in the last 7 days.</p>`
+    : html`<p class="muted">${firing} firing, ${alerts.length - firing} resolved in the last 7 days. Silence one with <code>POST /admin/alerts/{fingerprint}/silence {until, note}</code>.</p>
+<div class="scroll"><table class="alerts"><thead><tr><th>state</th><th>rule, labels</th><th>summary</th><th>when (UTC)</th></tr></thead>
+<tbody>${alerts.map(alertRow)}</tbody></table></div>`
+}
+</section>`;
+}
+
 /** The overview, signed in. */
-export function overviewPage(o: OperatorOverview): Html {
+export function overviewPage(o: OperatorOverview, alerts: readonly Alert[] = []): Html {
   const generated = `${o.generated_at.slice(0, 19).replace('T', ' ')} UTC`;
   return layout(
     `${o.cluster ? `${o.cluster} · ` : ''}Zeus operator`,
@@ -184,6 +215,7 @@ ${o.cluster ? html`<a href="${PAGE_PATH}">all clusters</a>` : null}
 <form method="post" action="${SIGN_OUT_PATH}"><button type="submit" class="secondary">Sign out</button></form>
 </header>
 <main>
+${alertsSection(alerts)}
 ${isEmpty(o) ? emptyState(o) : [collectionSection(o), unresolvedSection(o.unresolved, o.usage.days), usageSection(o)]}
 </main>`,
   );

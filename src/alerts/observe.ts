@@ -1,0 +1,93 @@
+/**
+ * What the alert rules look at, read at evaluation time: three SQL statements in one round trip, the
+ * allocations' shares, and every configured relay's signed `/v1/health` (in parallel, each bounded).
+ */
+import { sql } from 'drizzle-orm';
+import type { Config, RelayTarget } from '../config.ts';
+import { RELAY_HEALTH_PATH } from '../contracts/job-record.ts';
+import { signRelayRequest } from '../contracts/relay-signing.ts';
+import type { Database } from '../db/client.ts';
+import { collectionDays, collectionWatermarks, resourceUsageEventLinks, resourceUsageEvents } from '../db/schema/index.ts';
+import { addDays, lastCompleteDay } from '../lib/utc-day.ts';
+import { loadAllocationShares } from '../reporting/allocation-share-source.ts';
+import type { AlertObservations } from './rules.ts';
+
+/**
+ * Attempts after which the collect queue has dead-lettered a day: the first delivery and wrangler.toml's
+ * `max_retries = 6` of the zeus-collect consumer (a test holds the two together).
+ */
+export const COLLECT_MAX_ATTEMPTS = 7;
+/** How long a relay has to answer `/v1/health`. */
+export const RELAY_HEALTH_TIMEOUT_MS = 10_000;
+
+export type Fetch = (request: Request) => Promise<Response>;
+
+/** A relay's signed health check: ok, or why not (a status or the kind of failure; never its URL). */
+export async function checkRelayHealth(
+  relay: RelayTarget,
+  secret: string,
+  opts: { fetch?: Fetch; now?: Date; timeoutMs?: number } = {},
+): Promise<{ cluster: string; ok: boolean; detail: string }> {
+  const url = new URL(RELAY_HEALTH_PATH, relay.url);
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? RELAY_HEALTH_TIMEOUT_MS);
+  const at = Math.floor((opts.now ?? new Date()).getTime() / 1000);
+  try {
+    const headers = await signRelayRequest(secret, 'GET', url.pathname, at);
+    const response = await (opts.fetch ?? ((r: Request) => fetch(r)))(new Request(url, { headers, signal }));
+    await response.body?.cancel();
+    return { cluster: relay.cluster, ok: response.ok, detail: response.ok ? 'ok' : `HTTP ${response.status}` };
+  } catch {
+    return {
+      cluster: relay.cluster,
+      ok: false,
+      detail: signal.aborted ? `no answer within ${RELAY_HEALTH_TIMEOUT_MS / 1000} s` : 'connection failed',
+    };
+  }
+}
+
+export interface ObserveDeps {
+  config: Config;
+  db: Database;
+  fetch?: Fetch;
+}
+
+export async function observe(deps: ObserveDeps, now: Date): Promise<AlertObservations> {
+  const { config, db } = deps;
+  const clusters = JSON.stringify(config.RELAYS.map((r) => r.cluster));
+  const day = lastCompleteDay(now, config.COLLECT_DELAY_MINUTES);
+  const [from, to] = [`${day}T00:00:00Z`, `${addDays(day, 1)}T00:00:00Z`];
+  const health = config.RELAY_SECRET
+    ? Promise.all(config.RELAYS.map((r) => checkRelayHealth(r, config.RELAY_SECRET!, { ...(deps.fetch ? { fetch: deps.fetch } : {}), now })))
+    : Promise.resolve([]);
+  const [[watermarks, dead, unmapped], allocations, relays] = await Promise.all([
+    db.batch([
+      db.execute<{ cluster: string; through_day: string | null }>(sql`
+        SELECT c AS cluster, w.through_day::text AS through_day
+        FROM jsonb_array_elements_text(${clusters}::jsonb) AS c
+        LEFT JOIN ${collectionWatermarks} w ON w.cluster = c ORDER BY c`),
+      db.execute<{ cluster: string; day: string; attempts: number }>(sql`
+        SELECT d.cluster, d.day::text AS day, d.attempts
+        FROM ${collectionDays} d
+        WHERE d.status = 'failed' AND d.attempts >= ${COLLECT_MAX_ATTEMPTS}
+          AND d.cluster IN (SELECT jsonb_array_elements_text(${clusters}::jsonb))
+        ORDER BY d.cluster, d.day`),
+      db.execute<{ events: number; not_resolved: number }>(sql`
+        SELECT count(*)::int AS events, count(*) FILTER (WHERE l.status IS DISTINCT FROM 'resolved')::int AS not_resolved
+        FROM ${resourceUsageEvents} e
+        LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = e.id AND l.event_time = e.time_window_start
+          AND l.event_time >= ${from}::timestamptz AND l.event_time < ${to}::timestamptz
+        WHERE e.time_window_start >= ${from}::timestamptz AND e.time_window_start < ${to}::timestamptz`),
+    ]),
+    loadAllocationShares(db),
+    health,
+  ]);
+  const u = unmapped.rows[0];
+  return {
+    lastCompleteDay: day,
+    watermarks: watermarks.rows,
+    deadLettered: dead.rows.map((d) => ({ ...d, attempts: Number(d.attempts) })),
+    relays,
+    unmapped: { day, events: Number(u?.events ?? 0), not_resolved: Number(u?.not_resolved ?? 0) },
+    allocations,
+  };
+}
