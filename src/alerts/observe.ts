@@ -22,7 +22,10 @@ export const RELAY_HEALTH_TIMEOUT_MS = 10_000;
 
 export type Fetch = (request: Request) => Promise<Response>;
 
-/** A relay's signed health check: ok, or why not (a status or the kind of failure; never its URL). */
+/**
+ * A relay's signed health check: ok, or why not (a status or the kind of failure; never its URL). Signed
+ * with the clock (`now`, default the real one), not the evaluation's time: the relay refuses 300 s of skew.
+ */
 export async function checkRelayHealth(
   relay: RelayTarget,
   secret: string,
@@ -57,7 +60,7 @@ export async function observe(deps: ObserveDeps, now: Date): Promise<AlertObserv
   const day = lastCompleteDay(now, config.COLLECT_DELAY_MINUTES);
   const [from, to] = [`${day}T00:00:00Z`, `${addDays(day, 1)}T00:00:00Z`];
   const health = config.RELAY_SECRET
-    ? Promise.all(config.RELAYS.map((r) => checkRelayHealth(r, config.RELAY_SECRET!, { ...(deps.fetch ? { fetch: deps.fetch } : {}), now })))
+    ? Promise.all(config.RELAYS.map((r) => checkRelayHealth(r, config.RELAY_SECRET!, deps.fetch ? { fetch: deps.fetch } : {})))
     : Promise.resolve([]);
   const [[watermarks, dead, unmapped], allocations, relays] = await Promise.all([
     db.batch([
