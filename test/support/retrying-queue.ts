@@ -50,8 +50,12 @@ export class RetryingQueue<Body> implements Queue<Body> {
       queue: this.name,
       messages,
       metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } },
-      ackAll: () => taken.forEach((p) => outcome.set(p, 'ack')),
-      retryAll: () => taken.forEach((p) => outcome.set(p, {})),
+      ackAll: () => {
+        for (const p of taken) outcome.set(p, 'ack');
+      },
+      retryAll: () => {
+        for (const p of taken) outcome.set(p, {});
+      },
     });
     let acked = 0;
     for (const p of taken) {
