@@ -43,4 +43,47 @@ describe('configuration', () => {
       /RELAYS\.0\.source: applies to kind "pbs" only/,
     );
   });
+  it('ALERT_WEBHOOKS: a JSON array of {url, format, secret?}; a bad entry is named by its index, never by its URL or secret', () => {
+    const base = { DATABASE_URL: 'postgresql://zeus@pglite/zeus', COLLECTOR_API_KEY: 'k'.repeat(16), ADMIN_API_KEY: 'a'.repeat(16) };
+    const secret = `whsec_${btoa('0123456789abcdef0123456789abcdef')}`;
+    expect(parseConfig(base).ALERT_WEBHOOKS).toEqual([]);
+    expect(parseConfig({ ...base, ALERT_WEBHOOKS: '' }).ALERT_WEBHOOKS).toEqual([]);
+    expect(
+      parseConfig({
+        ...base,
+        ALERT_WEBHOOKS: JSON.stringify([
+          { url: 'https://chat.example.org/hooks/T0/B0/xyz' },
+          { url: 'https://alerts.example.org/in', format: 'json', secret },
+        ]),
+      }).ALERT_WEBHOOKS,
+    ).toEqual([
+      { url: 'https://chat.example.org/hooks/T0/B0/xyz', format: 'json' },
+      { url: 'https://alerts.example.org/in', format: 'json', secret },
+    ]);
+    const failure = (value: string) => {
+      try {
+        parseConfig({ ...base, ALERT_WEBHOOKS: value });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    const credentialed = 'https://bot:hunter2@chat.example.org/hooks/abc';
+    const bad = failure(
+      JSON.stringify([
+        { url: credentialed, format: 'slack' },
+        { url: credentialed, format: 'teams', secret: 'hunter3-not-whsec' },
+      ]),
+    );
+    expect(bad).toMatch(/ALERT_WEBHOOKS\.1\.format: /);
+    expect(bad).toMatch(/ALERT_WEBHOOKS\.1\.secret: must be a Standard Webhooks secret/);
+    expect(bad).not.toMatch(/ALERT_WEBHOOKS\.0/);
+    expect(bad).not.toContain('hunter');
+    expect(failure(JSON.stringify([{ url: 'ftp://x.example.org/' }]))).toMatch(/ALERT_WEBHOOKS\.0\.url: must be an http/);
+    expect(failure(JSON.stringify([{ url: 'https://x.example.org/', extra: 1 }]))).toMatch(/ALERT_WEBHOOKS\.0: /);
+    expect(failure('{not json')).toMatch(/ALERT_WEBHOOKS: must be a JSON array/);
+    expect(failure(JSON.stringify({ url: 'https://x.example.org/' }))).toMatch(/ALERT_WEBHOOKS: /);
+    expect(parseConfig(base)).toMatchObject({ ALERT_LAG_DAYS: 2, ALERT_UNMAPPED_SHARE: 0.05 });
+    expect(() => parseConfig({ ...base, ALERT_UNMAPPED_SHARE: '1.5' })).toThrow(/ALERT_UNMAPPED_SHARE/);
+  });
 });
