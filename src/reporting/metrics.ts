@@ -46,6 +46,7 @@ export async function readMetricsSnapshot(
         WITH names AS (
           SELECT jsonb_array_elements_text(${configured}::jsonb) AS cluster
           UNION SELECT cluster FROM ${collectionWatermarks}
+          UNION SELECT DISTINCT cluster FROM ${collectionDays}
         )
         SELECT n.cluster, w.through_day::text AS through_day,
           (SELECT count(*)::int FROM ${collectionDays} d WHERE d.cluster = n.cluster AND d.status = 'queued') AS queued,
