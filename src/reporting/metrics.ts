@@ -32,17 +32,16 @@ export interface MetricsSnapshot {
   allocations: AllocationShare[];
 }
 
-export async function readMetricsSnapshot(
-  db: Database,
-  config: Pick<Config, 'RELAYS' | 'COLLECT_DELAY_MINUTES'>,
-  now: Date,
-): Promise<MetricsSnapshot> {
+type ClusterRow = MetricsSnapshot['clusters'][number];
+
+/** The scrape's four statements (the benchmark runs the very same ones over node pg). */
+export function metricsStatements(config: Pick<Config, 'RELAYS' | 'COLLECT_DELAY_MINUTES'>, now: Date) {
   const day = lastCompleteDay(now, config.COLLECT_DELAY_MINUTES);
   const [from, to] = [`${day}T00:00:00Z`, `${addDays(day, 1)}T00:00:00Z`];
   const configured = JSON.stringify(config.RELAYS.map((r) => r.cluster));
-  const [[clusters, events, links, alertCounts], allocations] = await Promise.all([
-    db.batch([
-      db.execute<MetricsSnapshot['clusters'][number]>(sql`
+  return {
+    day,
+    clusters: sql`
         WITH names AS (
           SELECT jsonb_array_elements_text(${configured}::jsonb) AS cluster
           UNION SELECT cluster FROM ${collectionWatermarks}
@@ -58,20 +57,35 @@ export async function readMetricsSnapshot(
         LEFT JOIN LATERAL (
           SELECT status, started_at FROM ${collectionRuns} cr WHERE cr.cluster = n.cluster ORDER BY cr.started_at DESC, cr.id LIMIT 1
         ) r ON true
-        ORDER BY n.cluster`),
-      db.execute<{ source: string; events: number }>(sql`
+        ORDER BY n.cluster`,
+    events: sql`
         SELECT source, count(*)::int AS events FROM ${resourceUsageEvents}
         WHERE time_window_start >= ${from}::timestamptz AND time_window_start < ${to}::timestamptz
-        GROUP BY source`),
-      db.execute<{ status: string; links: number }>(sql`
+        GROUP BY source`,
+    links: sql`
         SELECT coalesce(l.status, 'unmapped') AS status, count(*)::int AS links
         FROM ${resourceUsageEvents} e
         LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = e.id AND l.event_time = e.time_window_start
           AND l.event_time >= ${from}::timestamptz AND l.event_time < ${to}::timestamptz
         WHERE e.time_window_start >= ${from}::timestamptz AND e.time_window_start < ${to}::timestamptz
-        GROUP BY 1`),
-      db.execute<{ rule: string; severity: string; state: string; alerts: number }>(sql`
-        SELECT rule, severity, state, count(*)::int AS alerts FROM ${alerts} GROUP BY 1, 2, 3`),
+        GROUP BY 1`,
+    alerts: sql`SELECT rule, severity, state, count(*)::int AS alerts FROM ${alerts} GROUP BY 1, 2, 3`,
+  };
+}
+
+export async function readMetricsSnapshot(
+  db: Database,
+  config: Pick<Config, 'RELAYS' | 'COLLECT_DELAY_MINUTES'>,
+  now: Date,
+): Promise<MetricsSnapshot> {
+  const q = metricsStatements(config, now);
+  const day = q.day;
+  const [[clusters, events, links, alertCounts], allocations] = await Promise.all([
+    db.batch([
+      db.execute<ClusterRow>(q.clusters),
+      db.execute<{ source: string; events: number }>(q.events),
+      db.execute<{ status: string; links: number }>(q.links),
+      db.execute<{ rule: string; severity: string; state: string; alerts: number }>(q.alerts),
     ]),
     loadAllocationShares(db),
   ]);

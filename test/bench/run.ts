@@ -7,6 +7,7 @@ import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
+import { benchMetrics } from './metrics.ts';
 import { benchOpenStack } from './openstack.ts';
 import { benchReporting } from './reporting.ts';
 
@@ -56,4 +57,9 @@ if (wanted('reporting')) {
 if (wanted('openstack')) {
   console.log('\n== Part 6: OpenStack (a cloud of 20,000 servers, one day) ==');
   await benchOpenStack(databaseUrl);
+}
+
+if (wanted('metrics')) {
+  console.log('\n== Part 7: GET /metrics (1,000,000 events) ==');
+  await benchMetrics(databaseUrl);
 }
