@@ -74,12 +74,14 @@ export async function observe(deps: ObserveDeps, now: Date): Promise<AlertObserv
         WHERE d.status = 'failed' AND d.attempts >= ${COLLECT_MAX_ATTEMPTS}
           AND d.cluster IN (SELECT jsonb_array_elements_text(${clusters}::jsonb))
         ORDER BY d.cluster, d.day`),
+      // Two index-only counts, no join: the day's events, and its links that are resolved (a link exists
+      // only for a stored event, with its window start); every other event is not resolved.
       db.execute<{ events: number; not_resolved: number }>(sql`
-        SELECT count(*)::int AS events, count(*) FILTER (WHERE l.status IS DISTINCT FROM 'resolved')::int AS not_resolved
-        FROM ${resourceUsageEvents} e
-        LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = e.id AND l.event_time = e.time_window_start
-          AND l.event_time >= ${from}::timestamptz AND l.event_time < ${to}::timestamptz
-        WHERE e.time_window_start >= ${from}::timestamptz AND e.time_window_start < ${to}::timestamptz`),
+        SELECT e.n AS events, e.n - r.n AS not_resolved
+        FROM (SELECT count(*)::int AS n FROM ${resourceUsageEvents}
+              WHERE time_window_start >= ${from}::timestamptz AND time_window_start < ${to}::timestamptz) e,
+             (SELECT count(*)::int AS n FROM ${resourceUsageEventLinks}
+              WHERE status = 'resolved' AND event_time >= ${from}::timestamptz AND event_time < ${to}::timestamptz) r`),
     ]),
     loadAllocationShares(db),
     health,

@@ -62,13 +62,12 @@ export function metricsStatements(config: Pick<Config, 'RELAYS' | 'COLLECT_DELAY
         SELECT source, count(*)::int AS events FROM ${resourceUsageEvents}
         WHERE time_window_start >= ${from}::timestamptz AND time_window_start < ${to}::timestamptz
         GROUP BY source`,
+    // By the links' own (status, event_time) index, no join: the day's events without a link are the
+    // events counted above minus these (a link exists only for a stored event, with its window start).
     links: sql`
-        SELECT coalesce(l.status, 'unmapped') AS status, count(*)::int AS links
-        FROM ${resourceUsageEvents} e
-        LEFT JOIN ${resourceUsageEventLinks} l ON l.event_id = e.id AND l.event_time = e.time_window_start
-          AND l.event_time >= ${from}::timestamptz AND l.event_time < ${to}::timestamptz
-        WHERE e.time_window_start >= ${from}::timestamptz AND e.time_window_start < ${to}::timestamptz
-        GROUP BY 1`,
+        SELECT status, count(*)::int AS links FROM ${resourceUsageEventLinks}
+        WHERE event_time >= ${from}::timestamptz AND event_time < ${to}::timestamptz
+        GROUP BY status`,
     alerts: sql`SELECT rule, severity, state, count(*)::int AS alerts FROM ${alerts} GROUP BY 1, 2, 3`,
   };
 }
@@ -170,14 +169,32 @@ export function metricFamilies(s: MetricsSnapshot): MetricFamily[] {
       name: 'zeus_event_links',
       help: 'The last complete UTC day\'s events by link status (label day); "unmapped": no link yet.',
       type: 'gauge',
-      samples: [...LINK_STATUSES, 'unmapped'].map((status) => ({
-        labels: { status, day },
-        value: count(
-          s.links,
-          (l) => l.status === status,
-          (l) => l.links,
-        ),
-      })),
+      samples: [
+        ...LINK_STATUSES.map((status) => ({
+          labels: { status, day },
+          value: count(
+            s.links,
+            (l) => l.status === status,
+            (l) => l.links,
+          ),
+        })),
+        {
+          labels: { status: 'unmapped', day },
+          value: Math.max(
+            0,
+            count(
+              s.events,
+              () => true,
+              (e) => e.events,
+            ) -
+              count(
+                s.links,
+                () => true,
+                (l) => l.links,
+              ),
+          ),
+        },
+      ],
     },
     allocationShareFamily(s.allocations),
     {

@@ -128,6 +128,10 @@ export async function benchMetrics(databaseUrl: string): Promise<Record<string, 
       maxApp.push(Math.max(...a.latenciesMs));
       p50Direct.push(percentile(d.latenciesMs, 50));
     }
+    for (const [i, s] of statements.entries()) {
+      const plan = (await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${s.sql}`, s.params)).rows[0]['QUERY PLAN'];
+      console.log(`  statement ${i + 1} (${['clusters', 'events', 'links', 'alerts'][i]}): server time ${plan[0]['Execution Time'].toFixed(1)} ms`);
+    }
     const range = (v: number[]) => `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)} ms`;
     const ratios = p50App.map((a, i) => a / p50Direct[i]!);
     console.log(
