@@ -21,6 +21,8 @@ export const TAGS = {
   reporting: 'Usage out: totals per time bucket and group, with a read key.',
   links: 'The links of usage events to users, projects and allocations; operator key.',
   operations: 'The daily collection from the sites: runs, status, backfill; operator key.',
+  metrics: 'Prometheus metrics computed from the database at scrape time; read or operator key.',
+  alerts: 'Alerts the crons evaluate (collection lag, dead letters, relays, unmapped usage, grants) and their silences; operator key.',
 } as const;
 export type Tag = keyof typeof TAGS;
 

@@ -1,16 +1,16 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { AlertListQuerySchema, AlertSchema, FingerprintSchema, SilenceRequestSchema } from '../../../contracts/alert.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
-import { problemResponses } from '../../problem.ts';
+import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
 import { ADMIN_KEY_SCHEME } from '../../security.ts';
 
 const operator = {
   tags: ['alerts'],
-  security: [{ [ADMIN_KEY_SCHEME]: [] }],
+  access: ADMIN_KEY_SCHEME,
   middleware: [requireAdminKey],
-};
+} satisfies Partial<ApiRouteConfig>;
 
-export const listAlertsRoute = createRoute({
+export const listAlertsRoute = apiRoute({
   ...operator,
   operationId: 'listAlerts',
   method: 'get',
@@ -19,11 +19,11 @@ export const listAlertsRoute = createRoute({
   request: { query: AlertListQuerySchema },
   responses: {
     200: { description: 'Alerts', content: { 'application/json': { schema: z.object({ alerts: z.array(AlertSchema) }) } } },
-    ...problemResponses(401, 422, 503),
   },
+  problems: [422, 503],
 });
 
-export const silenceAlertRoute = createRoute({
+export const silenceAlertRoute = apiRoute({
   ...operator,
   operationId: 'silenceAlert',
   method: 'post',
@@ -35,6 +35,6 @@ export const silenceAlertRoute = createRoute({
   },
   responses: {
     200: { description: 'The alert, silenced', content: { 'application/json': { schema: AlertSchema } } },
-    ...problemResponses(400, 401, 404, 415, 422, 503),
   },
+  problems: [400, 404, 415, 422, 503],
 });

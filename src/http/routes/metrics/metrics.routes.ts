@@ -1,23 +1,24 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { EXPOSITION_CONTENT_TYPE } from '../../../reporting/exposition.ts';
 import { requireReadKey } from '../../middleware/auth.ts';
-import { problemResponses } from '../../problem.ts';
-import { ADMIN_KEY_SCHEME, READ_KEY_SCHEME } from '../../security.ts';
+import { apiRoute } from '../../operations.ts';
+import { READ_KEY_SCHEME } from '../../security.ts';
 
-export const metricsRoute = createRoute({
+export const metricsRoute = apiRoute({
   operationId: 'getMetrics',
   tags: ['metrics'],
-  security: [{ [READ_KEY_SCHEME]: [] }, { [ADMIN_KEY_SCHEME]: [] }],
+  access: READ_KEY_SCHEME,
   middleware: [requireReadKey],
   method: 'get',
   path: '/metrics',
   summary: 'Prometheus metrics: collection lag and runs, events and links of the last complete day, allocation shares, alerts',
   description:
-    'Text exposition format 0.0.4, computed from the database at scrape time. Scrape it with `authorization.credentials` set to a read key (docs/alerts.md).',
+    'Text exposition format 0.0.4, computed from the database at scrape time. Scrape it with a read key (or an operator key) as a Bearer token (docs/alerts.md).',
   responses: {
     200: {
       description: 'The exposition',
-      content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: z.string().openapi({ example: '# HELP zeus_collection_lag_days …' }) } },
+      content: { [EXPOSITION_CONTENT_TYPE]: { schema: z.string().openapi({ example: '# HELP zeus_collection_lag_days …' }) } },
     },
-    ...problemResponses(401, 422, 503),
   },
+  problems: [503],
 });
