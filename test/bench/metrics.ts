@@ -76,10 +76,11 @@ export async function benchMetrics(databaseUrl: string): Promise<Record<string, 
   await admin.connect();
   await admin.query(`CREATE DATABASE ${database}`);
   const benchUrl = withDatabase(databaseUrl, database);
-  const gateway = await spawnGateway();
   const client = new pg.Client({ connectionString: benchUrl });
   const figures: Record<string, number> = {};
+  let gateway: Awaited<ReturnType<typeof spawnGateway>> | undefined;
   try {
+    gateway = await spawnGateway();
     await migrateDatabase({ databaseUrl: benchUrl, sqlUrl: gateway.sqlUrl });
     await client.connect();
     const now = new Date();
@@ -148,7 +149,7 @@ export async function benchMetrics(databaseUrl: string): Promise<Record<string, 
     return figures;
   } finally {
     await client.end().catch(() => undefined);
-    await gateway.stop();
+    await gateway?.stop();
     await admin
       .query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
       .catch((err) => console.error(`could not drop ${database}: ${(err as Error).message}`));
