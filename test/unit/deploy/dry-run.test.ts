@@ -68,7 +68,7 @@ describe('npm run deploy:setup -- --dry-run', () => {
     expect(out).toContain('dry run: prints the steps, calls nothing');
     expect(out).toMatch(/^1\. queues: /m);
     expect(out).toMatch(/^2\. secrets: /m);
-    expect(out).toMatch(/^3\. migrations: 4 migrations of drizzle\//m);
+    expect(out).toMatch(/^3\. migrations: 5 migrations of drizzle\//m);
     expect(out).toMatch(/^4\. deploy: wrangler deploy --env production$/m);
     for (const queue of readEnvironment(join(ROOT, 'wrangler.toml'), 'production').queues) expect(out).toContain(queue);
     for (const { name } of DEPLOYED_SECRETS) expect(out).toContain(name);

@@ -74,9 +74,10 @@ describe('npm run deploy:setup against a stand-in of Cloudflare and the local ga
 
     // 1. Every queue and dead-letter queue of the environment, and nothing else.
     expect([...api.queues.keys()].sort()).toEqual([...staging.queues].sort());
-    expect(api.queues.size).toBe(4);
+    expect(api.queues.size).toBe(6);
     const consumers = [...api.queues.values()].flatMap((q) => q.consumers.map((c) => [q.queue_name, c.script, c.dead_letter_queue]));
     expect(consumers.sort()).toEqual([
+      ['zeus-alerts-staging', 'zeus-resource-usage-staging', 'zeus-alerts-staging-dlq'],
       ['zeus-collect-staging', 'zeus-resource-usage-staging', 'zeus-collect-staging-dlq'],
       ['zeus-mapping-staging', 'zeus-resource-usage-staging', 'zeus-mapping-staging-dlq'],
     ]);
@@ -101,16 +102,17 @@ describe('npm run deploy:setup against a stand-in of Cloudflare and the local ga
     neonConfig.fetchEndpoint = db.sqlUrl;
     const sql = neon(db.databaseUrl);
     const applied = (await sql.query('select count(*)::int as n from drizzle.__drizzle_migrations')) as { n: number }[];
-    expect(applied[0]!.n).toBe(4);
+    expect(applied[0]!.n).toBe(5);
     const tables = (await sql.query(
       "select to_regclass('public.resource_usage_events')::text as events, to_regclass('public.resource_usage_event_links')::text as links",
     )) as { events: string | null; links: string | null }[];
     expect(tables[0]).toEqual({ events: 'resource_usage_events', links: 'resource_usage_event_links' });
 
     // 4. Deployed: the Worker's code with the environment's queues, its cron, and its secrets inherited.
-    expect(worker.schedules).toEqual(['15 2 * * *']);
+    expect(worker.schedules).toEqual(['15 2 * * *', '5 * * * *']);
     const queueBindings = worker.bindings.filter((b) => b.type === 'queue').map((b) => [b.name, b.queue_name]);
     expect(queueBindings.sort()).toEqual([
+      ['ALERTS_QUEUE', 'zeus-alerts-staging'],
       ['COLLECT_QUEUE', 'zeus-collect-staging'],
       ['MAPPING_QUEUE', 'zeus-mapping-staging'],
     ]);
