@@ -118,12 +118,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Every missing or bad key, one `KEY: why` line each (never its value); empty when the config is valid. */
+export function configProblems(env: Record<string, unknown>): string[] {
+  const parsed = ConfigSchema.safeParse(env);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+}
+
 /** Validate the environment once; the message names every missing or bad key (never its value). */
 export function parseConfig(env: Record<string, unknown>): Config {
   const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${configProblems(env).join('; ')}`);
   return parsed.data;
 }

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { ConfigError } from '../config.ts';
 import { describeDbError, isDatabaseUnavailable } from '../db/client.ts';
 import { log } from '../lib/log.ts';
 import type { Services } from '../services.ts';
@@ -24,6 +25,9 @@ export interface AppRuntime {
  * The HTTP app, independent of the runtime: the Worker entry, Deno or a test gives it a
  * way to build its services from the environment it was handed.
  */
+/** Configuration errors already logged by this isolate: one line each, not a stack per request. */
+const loggedConfigErrors = new Set<string>();
+
 export function createApp(resolveServices: (env: Record<string, unknown>) => Services, runtime: AppRuntime = {}) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook });
   app.use(async (c, next) => {
@@ -45,6 +49,16 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
   app.onError((err, c) => {
     const requestId = c.var.requestId ?? crypto.randomUUID();
     if (err instanceof ApiError) return problemResponse(err, requestId);
+    if (err instanceof ConfigError) {
+      if (!loggedConfigErrors.has(err.message)) {
+        loggedConfigErrors.add(err.message);
+        log.error(err.message, { code: 'config_invalid' });
+      }
+      return problemResponse(
+        new ApiError({ code: 'config_invalid', detail: `the service's configuration is invalid (see its log); request id ${requestId}` }),
+        requestId,
+      );
+    }
     if (isDatabaseUnavailable(err)) {
       log.error('database unavailable', { requestId, error: describeDbError(err) });
       return problemResponse(
