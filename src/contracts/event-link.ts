@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { inYearRange, YEAR_RANGE_MESSAGE } from './safe-text.ts';
 import { DAY_MS } from '../lib/utc-day.ts';
 
 /**
@@ -88,8 +89,16 @@ export const MAX_PAGE_SIZE = 500;
 
 export const UnresolvedQuerySchema = z.object({
   status: z.enum(UNRESOLVED_STATUSES).optional().openapi({ description: 'Only this status; both when left out' }),
-  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Only events whose time_window_start is at or after this' }),
-  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Only events whose time_window_start is before this' }),
+  from: z.iso
+    .datetime({ offset: true })
+    .refine(inYearRange, YEAR_RANGE_MESSAGE)
+    .optional()
+    .openapi({ description: 'Only events whose time_window_start is at or after this' }),
+  to: z.iso
+    .datetime({ offset: true })
+    .refine(inYearRange, YEAR_RANGE_MESSAGE)
+    .optional()
+    .openapi({ description: 'Only events whose time_window_start is before this' }),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
   cursor: z.string().max(200).optional().openapi({ description: 'next_cursor of the previous page' }),
 });
@@ -105,7 +114,7 @@ export type UnresolvedPage = z.infer<typeof UnresolvedPageSchema>;
 /** Most days one re-run request may cover (one queue message per UTC day). */
 export const MAX_REMAP_DAYS = 366;
 
-const RFC3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset' });
+const RFC3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset' }).refine(inYearRange, YEAR_RANGE_MESSAGE);
 
 export const RemapRequestSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { DAY_MS } from '../lib/utc-day.ts';
+import { inYearRange, YEAR_RANGE_MESSAGE } from './safe-text.ts';
 import { METRIC_KEYS, type MetricKey, type Source, SOURCES } from './usage-event.ts';
 
 /**
@@ -29,8 +30,12 @@ const isoDateTime = z.iso.datetime({ offset: true });
 
 /** A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 date-time with an offset → an ISO instant in UTC. */
 const Instant = z.string().transform((v, ctx) => {
-  if (isoDate.safeParse(v).success) return `${v}T00:00:00.000Z`;
-  if (isoDateTime.safeParse(v).success) return new Date(v).toISOString();
+  const iso = isoDate.safeParse(v).success ? `${v}T00:00:00.000Z` : isoDateTime.safeParse(v).success ? v : undefined;
+  if (iso !== undefined && !inYearRange(iso)) {
+    ctx.addIssue({ code: 'custom', message: YEAR_RANGE_MESSAGE });
+    return z.NEVER;
+  }
+  if (iso !== undefined) return new Date(iso).toISOString();
   ctx.addIssue({ code: 'custom', message: 'must be a date (2026-01-01) or an RFC 3339 date-time with an offset (2026-01-01T00:00:00Z)' });
   return z.NEVER;
 });

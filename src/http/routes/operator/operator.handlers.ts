@@ -5,6 +5,8 @@ import { operatorOverview } from '../../../reporting/operator-overview.ts';
 import type { AppEnv } from '../../app-env.ts';
 import { bearerToken } from '../../middleware/auth.ts';
 import { matchesAnyKey } from '../../middleware/constant-time.ts';
+import { readLimited } from '../../middleware/json-body.ts';
+import { ApiError } from '../../problem.ts';
 import { overviewPage, PAGE_PATH, pageUrl, signInPage } from './page.ts';
 import { issueSession, SESSION_COOKIE, SESSION_PATH, SESSION_TTL_SECONDS, verifySession } from './session.ts';
 import { pageCsp } from './styles.ts';
@@ -69,9 +71,13 @@ function fromAnotherSite(c: C): boolean {
 /** The url-encoded form, or why it cannot be read. */
 async function readForm(c: C): Promise<URLSearchParams | 413 | 415> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(c.req.header('content-type') ?? '')) return 415;
-  if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return 413;
-  const body = await c.req.arrayBuffer();
-  return body.byteLength > MAX_FORM_BYTES ? 413 : new URLSearchParams(new TextDecoder().decode(body));
+  // Streamed through the same limiter as every JSON body: a chunked body of any size stops at MAX_FORM_BYTES.
+  try {
+    return new URLSearchParams(new TextDecoder().decode(await readLimited(c.req.raw, MAX_FORM_BYTES)));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'payload_too_large') return 413;
+    throw err;
+  }
 }
 
 /** GET /operator: the overview when signed in (session cookie or `Authorization: Bearer`), else the sign-in form. */
