@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm';
 import type { RelayTarget } from '../config.ts';
 import type { LinkStatus, ReasonCode } from '../contracts/event-link.ts';
+import { MAX_METRIC_VALUE } from '../contracts/usage-event.ts';
 import type { Database } from '../db/client.ts';
 import { clusterStatus } from '../db/queries/collection.ts';
 import { type CollectionRun, collectionRuns } from '../db/schema/collection.ts';
@@ -104,6 +105,10 @@ export async function operatorOverview(
           AND e.context ->> 'cluster' = ${cluster} AND ${inRange(sql`e.time_window_start`)}`;
   const notResolved = sql`${inRange(sql`l.event_time`)} AND l.status IN ('unresolved', 'partial')`;
 
+  // Each stored value counted as at most MAX_METRIC_VALUE (rows stored before that limit): the sum stays a finite float8.
+  const cap = sql.raw(MAX_METRIC_VALUE.toFixed(0));
+  const value = sql`(u.metrics ->> 'cpu_core_seconds')::numeric`;
+  const coreSeconds = sql`(CASE WHEN ${value} > ${cap} THEN ${cap} ELSE ${value} END)`;
   const [runs, statuses, reasons, usage] = await db.batch([
     db.execute<RunSummary>(sql`
       SELECT id::text, cluster, day::text AS day, trigger, attempt, status,
@@ -130,7 +135,7 @@ export async function operatorOverview(
     db.execute<UsageCell>(sql`
       SELECT to_char((u.time_window_start AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
         p.id::text AS project_id, p.name AS project,
-        sum((u.metrics ->> 'cpu_core_seconds')::numeric)::float8 AS core_seconds,
+        sum(${coreSeconds})::float8 AS core_seconds,
         count(*)::int AS events
       FROM ${resourceUsageEvents} u
       -- The range on the link too: PostgreSQL does not carry a range across the join's equality.
@@ -141,7 +146,7 @@ export async function operatorOverview(
         AND u.metrics ->> 'cpu_core_seconds' IS NOT NULL
         AND ${ofCluster(sql`u.context ->> 'cluster'`)}
       GROUP BY 1, 2, 3
-      HAVING sum((u.metrics ->> 'cpu_core_seconds')::numeric) > 0
+      HAVING sum(${coreSeconds}) > 0
       ORDER BY 1, 3 NULLS LAST`),
   ]);
 
