@@ -4,3 +4,4 @@ export * from './projects.ts';
 export * from './users.ts';
 export * from './allocations.ts';
 export * from './event-links.ts';
+export * from './operator-sessions.ts';
