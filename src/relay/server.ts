@@ -11,7 +11,7 @@ import {
   RELAY_JOBS_PATH,
 } from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
-import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, verifyRelayRequest } from '../contracts/relay-signing.ts';
+import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, ReplayGuard, verifyRelayRequest } from '../contracts/relay-signing.ts';
 import { errorMessage, type StreamResult, streamJobs, streamNdjson } from './ndjson.ts';
 import type { InstanceSource, JobSource, Window } from './source.ts';
 import type { TlsCredentials } from './tls.ts';
@@ -105,8 +105,9 @@ const UNAUTHORIZED = new RelayHttpError(
 export function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const log = options.log ?? ((entry: RelayLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
   const inFlight = new Set<AbortController>();
+  const replays = new ReplayGuard();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res, options, log, inFlight);
+    void handle(req, res, options, log, inFlight, replays);
   };
   const tls = options.tls;
   const server = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest) : createServer(onRequest);
@@ -141,6 +142,7 @@ async function handle(
   options: RelayServerOptions,
   log: (entry: RelayLogEntry) => void,
   inFlight: Set<AbortController>,
+  replays: ReplayGuard,
 ): Promise<void> {
   const started = performance.now();
   const requestId = randomUUID();
@@ -170,6 +172,13 @@ async function handle(
     );
     if (failure) {
       entry.auth = failure;
+      level = 'warn';
+      throw UNAUTHORIZED;
+    }
+    // A valid signature is good once: the same signed request again within the window is refused.
+    const reuse = replays.accept(header(req, RELAY_SIGNATURE_HEADER) ?? '', Number(header(req, RELAY_TIMESTAMP_HEADER)), options.nowSeconds?.());
+    if (reuse !== 'ok') {
+      entry.auth = reuse === 'replay' ? 'replay' : 'replay_memory_full';
       level = 'warn';
       throw UNAUTHORIZED;
     }
