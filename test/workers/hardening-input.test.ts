@@ -101,6 +101,45 @@ describe('years 0000 and past 9999 (once the offset is applied): 422 naming the 
   });
 });
 
+describe('event limits (the zod contract)', () => {
+  it('a metric above 9.2e18, a window over 366 days, a collected_at more than a day ahead: 422 naming each, nothing stored', async () => {
+    const project = uniqueId('limits');
+    const ahead = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const p = await problem(
+      await postEvents({
+        events: [
+          makeEvent({ project, metrics: { cpu_time_seconds: 9.3e18 } }),
+          makeEvent({ project, time_window_start: '2024-01-01T00:00:00Z', time_window_end: '2025-01-02T00:00:01Z' }),
+          makeEvent({ project, collected_at: ahead }),
+          makeEvent({ project, time_window_start: '1969-12-31T00:00:00Z', time_window_end: '1970-01-01T00:00:00Z' }),
+        ],
+      }),
+      422,
+    );
+    expect(paths(p)).toEqual(
+      expect.arrayContaining([
+        'events[0].metrics.cpu_time_seconds',
+        'events[1].time_window_end',
+        'events[2].collected_at',
+        'events[3].time_window_start',
+      ]),
+    );
+    expect(await storedFor(project)).toHaveLength(0);
+    // At the limits: accepted.
+    const ok = await postEvents({
+      events: [
+        makeEvent({
+          project,
+          metrics: { cpu_time_seconds: 9.2e18 },
+          time_window_start: '2024-01-01T00:00:00Z',
+          time_window_end: '2025-01-01T00:00:00Z',
+        }),
+      ],
+    });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe('JSON bodies', () => {
   it('100,000 levels deep: refused while streaming (400 problem+json), nothing stored', async () => {
     const deep = `{"events":[${'['.repeat(100_000)}${']'.repeat(100_000)}]}`;

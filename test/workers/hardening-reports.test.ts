@@ -56,7 +56,7 @@ describe('reports stay sane whatever was stored', () => {
     expect(row.cpu_time_seconds).toBe(1.84e19);
     expect(row.ram_bytes_allocated).toBe(9.2e18 + 1e18);
     // 18400000000000000001 exactly in numeric; the JSON number is its nearest double.
-    expect(row.walltime_used).toBe(18_400_000_000_000_000_001);
+    expect(row.walltime_used).toBe(Number(18_400_000_000_000_000_001n));
     expect(row.used_cpu_percent).toBe(100);
     for (const value of Object.values(row)) if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true);
 
