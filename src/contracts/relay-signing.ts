@@ -44,8 +44,8 @@ export class UniqueSigningClock {
   }
 }
 
-/** The clock signRelayRequest uses when it is given no timestamp. */
-const defaultClock = new UniqueSigningClock();
+/** The one clock of this process (or isolate): signRelayRequest's default, and the collector's. */
+export const relaySigningClock = new UniqueSigningClock();
 
 /**
  * Headers for a signed request; `nowSeconds` is injectable for clock-skew tests. Without it, the
@@ -56,7 +56,7 @@ export async function signRelayRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
-  nowSeconds = defaultClock.next(method, pathWithQuery),
+  nowSeconds = relaySigningClock.next(method, pathWithQuery),
 ): Promise<Record<string, string>> {
   const timestamp = String(nowSeconds);
   const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret, 'sign'), canonical(timestamp, method, pathWithQuery));

@@ -104,9 +104,12 @@ export const UsageEventSchema = z
       ['time_window_end', end],
       ['collected_at', collected],
     ] as const) {
-      if (!(ms >= EVENT_MIN_MS && ms <= EVENT_MAX_MS)) ctx.addIssue({ code: 'custom', path: [field], message: years });
+      // (An unparseable date-time has its own issue already.)
+      if (Number.isFinite(ms) && !(ms >= EVENT_MIN_MS && ms <= EVENT_MAX_MS)) ctx.addIssue({ code: 'custom', path: [field], message: years });
     }
-    if (end <= start) {
+    if (!Number.isFinite(start) || !Number.isFinite(end)) {
+      // nothing more to say about the window
+    } else if (end <= start) {
       ctx.addIssue({ code: 'custom', path: ['time_window_end'], message: 'must be after time_window_start' });
     } else if (end - start > MAX_WINDOW_DAYS * DAY_MS) {
       ctx.addIssue({ code: 'custom', path: ['time_window_end'], message: `must be at most ${MAX_WINDOW_DAYS} days after time_window_start` });

@@ -7,7 +7,7 @@ import {
   RELAY_INSTANCES_PATH,
 } from '../../contracts/instance-record.ts';
 import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_JOBS_PATH } from '../../contracts/job-record.ts';
-import { signRelayRequest, UniqueSigningClock } from '../../contracts/relay-signing.ts';
+import { relaySigningClock, signRelayRequest } from '../../contracts/relay-signing.ts';
 import type { RelayTarget } from '../../config.ts';
 import { ProviderError } from './provider-error.ts';
 
@@ -23,9 +23,6 @@ export interface RelayWindowRequest {
   /** The clock requests are signed with (the relay refuses more than 300 s of skew). */
   now?: () => Date;
 }
-
-/** Per isolate: the timestamps this Worker has signed each relay path with. */
-const signingClock = new UniqueSigningClock();
 
 const ErrorLine = (value: object): value is { error: { source?: unknown; message?: unknown } } =>
   'error' in value && !!value.error && typeof value.error === 'object';
@@ -50,7 +47,7 @@ async function readRelayStream<R, S extends { count: number }>(
   url.searchParams.set('to', req.to.toISOString());
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   // Each attempt signed afresh, never with a timestamp already used for this path (the relay refuses a replay).
-  const signedAt = signingClock.next('GET', url.pathname + url.search, Math.floor((req.now?.() ?? new Date()).getTime() / 1000));
+  const signedAt = relaySigningClock.next('GET', url.pathname + url.search, Math.floor((req.now?.() ?? new Date()).getTime() / 1000));
   const headers = await signRelayRequest(req.secret, 'GET', url.pathname + url.search, signedAt);
   const signal = AbortSignal.timeout(req.timeoutMs ?? 600_000);
   const doFetch = req.fetch ?? ((r: Request) => fetch(r));
