@@ -25,8 +25,14 @@ export const RelayTargetSchema = z
     authority: z.string().min(1).optional(),
     /** Limit to one relay source (accounting, qstat, db); all the relay has when unset (pbs only). */
     source: z.enum(['accounting', 'qstat', 'db']).optional(),
+    /**
+     * pbs only: `usage` (unset: the default) reads the relay's on-site aggregation, `GET /v1/usage`, one line per
+     * (project, user, day); `jobs` reads every job record (`GET /v1/jobs`) and folds them in the Worker.
+     */
+    mode: z.enum(['usage', 'jobs']).optional(),
   })
-  .refine((r) => r.kind === 'pbs' || r.source === undefined, { path: ['source'], message: 'applies to kind "pbs" only' });
+  .refine((r) => r.kind === 'pbs' || r.source === undefined, { path: ['source'], message: 'applies to kind "pbs" only' })
+  .refine((r) => r.kind === 'pbs' || r.mode === undefined, { path: ['mode'], message: 'applies to kind "pbs" only' });
 export type RelayTarget = z.output<typeof RelayTargetSchema>;
 
 const relayList = z
@@ -35,7 +41,7 @@ const relayList = z
     try {
       return JSON.parse(v) as unknown;
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, kind?, authority?, source?}' });
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, kind?, authority?, source?, mode?}' });
       return z.NEVER;
     }
   })

@@ -7,6 +7,8 @@ export type JobSourceKind = (typeof JOB_SOURCES)[number];
 
 export const RELAY_JOBS_PATH = '/v1/jobs';
 export const RELAY_HEALTH_PATH = '/v1/health';
+/** The PBS transform run on site: one line per (project, user, UTC day) (docs/architecture.md §3). */
+export const RELAY_USAGE_PATH = '/v1/usage';
 /** OpenStack servers and their state over a window (docs/architecture.md §5). */
 export const RELAY_INSTANCES_PATH = '/v1/instances';
 
