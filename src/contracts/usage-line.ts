@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JobStreamSummarySchema } from './job-record.ts';
+import type { UsageLine } from './pbs-usage.ts';
 
 /**
  * The wire schema of `GET /v1/usage` (docs/architecture.md §3 "Aggregated on site"): one line per
@@ -25,6 +26,14 @@ export const UsageLineSchema = z.object({
     used_cpu_percent: sum.optional(),
   }),
 });
+
+/** A usage line as read off the wire (`used_cpu_percent` left out when absent, never set to undefined). */
+export function parseUsageLine(value: unknown): { success: true; data: UsageLine } | { success: false; error: z.ZodError } {
+  const parsed = UsageLineSchema.safeParse(value);
+  if (!parsed.success) return { success: false, error: parsed.error };
+  const { used_cpu_percent, ...sums } = parsed.data.metrics;
+  return { success: true, data: { ...parsed.data, metrics: used_cpu_percent === undefined ? sums : { ...sums, used_cpu_percent } } };
+}
 
 /**
  * The last line of every /v1/usage stream: /v1/jobs's summary (`count` = usage lines) plus `jobs` (E

@@ -9,7 +9,7 @@ import {
 import { type JobRecord, JobRecordSchema, type JobStreamSummary, JobStreamSummarySchema, RELAY_JOBS_PATH } from '../../contracts/job-record.ts';
 import { relaySigningClock, signRelayRequest } from '../../contracts/relay-signing.ts';
 import type { UsageLine } from '../../contracts/pbs-usage.ts';
-import { RELAY_USAGE_PATH, UsageLineSchema, type UsageStreamSummary, UsageStreamSummarySchema } from '../../contracts/usage-line.ts';
+import { parseUsageLine, RELAY_USAGE_PATH, type UsageStreamSummary, UsageStreamSummarySchema } from '../../contracts/usage-line.ts';
 import type { RelayTarget } from '../../config.ts';
 import { ProviderError } from './provider-error.ts';
 
@@ -40,7 +40,11 @@ async function readRelayStream<R, S extends { count: number }>(
   req: RelayWindowRequest,
   path: string,
   params: Record<string, string>,
-  schemas: { record: z.ZodType<R>; summary: z.ZodType<{ summary: S }>; what: string },
+  schemas: {
+    record: { safeParse(value: unknown): { success: true; data: R } | { success: false; error: z.ZodError } };
+    summary: z.ZodType<{ summary: S }>;
+    what: string;
+  },
   onRecord: (record: R) => void,
 ): Promise<S> {
   const source = `relay ${req.relay.cluster}`;
@@ -181,11 +185,10 @@ export async function readRelayUsage(req: RelayWindowRequest, onLine: (line: Usa
     req,
     RELAY_USAGE_PATH,
     req.relay.source ? { source: req.relay.source } : {},
-    { record: UsageLineSchema, summary: UsageStreamSummarySchema, what: 'a usage line' },
+    { record: { safeParse: parseUsageLine }, summary: UsageStreamSummarySchema, what: 'a usage line' },
     (line) => {
       jobs += line.jobs;
-      const { used_cpu_percent, ...sums } = line.metrics;
-      onLine({ ...line, metrics: used_cpu_percent === undefined ? sums : { ...sums, used_cpu_percent } });
+      onLine(line);
     },
   );
   if (jobs !== summary.jobs) {

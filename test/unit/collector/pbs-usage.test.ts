@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PbsUsageFold } from '../../../src/contracts/pbs-usage.ts';
-import { UsageLineSchema } from '../../../src/contracts/usage-line.ts';
+import { parseUsageLine, UsageLineSchema } from '../../../src/contracts/usage-line.ts';
 import { PbsEventBuilder, usageEvent } from '../../../src/collector/transform/pbs-events.ts';
 import { makeJob } from '../../support/jobs.ts';
 
@@ -78,7 +78,11 @@ describe('PbsUsageFold', () => {
       fold.add(j);
     }
     // Through the wire: JSON out and back in, as the relay sends and the Worker reads.
-    const wire = fold.lines().map((l) => UsageLineSchema.parse(JSON.parse(JSON.stringify(l))));
+    const wire = fold.lines().map((l) => {
+      const parsed = parseUsageLine(JSON.parse(JSON.stringify(l)));
+      if (!parsed.success) throw parsed.error;
+      return parsed.data;
+    });
     const at = '2026-03-03T02:00:00.000Z';
     expect(wire.map((l) => usageEvent(l, { cluster: 'c1', authority: 'perun.test' }, at))).toEqual(builder.events(at));
   });

@@ -176,9 +176,18 @@ describe('relay /v1/usage, real processes', () => {
     const { writeDemoAccountingLog } = await import('../../../src/local/demo-accounting.ts');
     const threaded: RelayProcess = await startRelayProcess({ accountingFiles: {}, bundle: true, env: { RELAY_TIMEZONE: 'Europe/Prague' } });
     try {
-      const log = await writeDemoAccountingLog({ dir: threaded.accountingDir, days: ['2026-02-10'], jobsPerDay: 20_000, timeZone: 'Europe/Prague', seed: 4 });
+      const log = await writeDemoAccountingLog({
+        dir: threaded.accountingDir,
+        days: ['2026-02-10'],
+        jobsPerDay: 20_000,
+        timeZone: 'Europe/Prague',
+        seed: 4,
+      });
       writeFileSync(join(threaded.accountingDir, log.files[0]!), 'garbage line\n\n', { flag: 'a' });
-      const single = await startRelayProcess({ accountingFiles: {}, env: { RELAY_TIMEZONE: 'Europe/Prague', RELAY_ACCOUNTING_DIR: threaded.accountingDir } });
+      const single = await startRelayProcess({
+        accountingFiles: {},
+        env: { RELAY_TIMEZONE: 'Europe/Prague', RELAY_ACCOUNTING_DIR: threaded.accountingDir },
+      });
       try {
         expect((await threaded.waitForLog((l) => l.msg === 'listening')).parse_threads).toBe(2);
         const window = 'from=2026-02-10T00:00:00Z&to=2026-02-11T00:00:00Z';
