@@ -120,7 +120,7 @@ export class ParsePool {
     const worker = new Worker(this.options.script, {
       resourceLimits: {
         maxYoungGenerationSizeMb: this.options.youngGenerationMb ?? 4,
-        maxOldGenerationSizeMb: this.options.oldGenerationMb ?? 64,
+        maxOldGenerationSizeMb: this.options.oldGenerationMb ?? 12,
       },
     });
     const thread: Thread = { worker, pending: new Map() };

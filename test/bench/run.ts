@@ -8,6 +8,7 @@ import { benchCollector } from './collector.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
 import { benchOpenStack } from './openstack.ts';
+import { benchRelayThreads } from './relay-threads.ts';
 import { benchReporting } from './reporting.ts';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -56,4 +57,9 @@ if (wanted('reporting')) {
 if (wanted('openstack')) {
   console.log('\n== Part 6: OpenStack (a cloud of 20,000 servers, one day) ==');
   await benchOpenStack(databaseUrl);
+}
+
+if (wanted('relay-threads')) {
+  console.log('\n== Part 7: relay memory per parse thread ==');
+  await benchRelayThreads();
 }

@@ -4,7 +4,7 @@
  * (`parseBlock`, run by accounting-worker.ts; accounting-threads.ts hands the blocks out).
  */
 import type { JobRecord } from '../../contracts/job-record.ts';
-import { PbsUsageFold, type UsageSums, type UsageTotals } from '../../contracts/pbs-usage.ts';
+import { type PackedUsage, PbsUsageFold } from '../../contracts/pbs-usage.ts';
 import { type AccountingLineOptions, type AccountingLineResult, parseAccountingBytes, writeAccountingBytes } from '../pbs/accounting-line.ts';
 import { jsonRoomFor } from '../pbs/json-bytes.ts';
 import { type Line, lineText } from '../pbs/line-reader.ts';
@@ -91,8 +91,8 @@ export interface ParseBlockResult {
   malformed: number;
   /** The first malformed examples (at most 20, as SourceStats keeps). */
   examples: string[];
-  /** A folding task's groups and totals (PbsUsageFold), to merge into the request's fold. */
-  usage?: { sums: UsageSums[]; totals: UsageTotals };
+  /** A folding task's groups and totals (PbsUsageFold `packed`), to merge into the request's fold. */
+  usage?: PackedUsage;
 }
 
 /**
@@ -118,15 +118,15 @@ export function foldBlock(task: ParseBlockTask): ParseBlockResult {
     const record = readAccountingLine(line, false, n, file, origin, parse, maxLineBytes, stats);
     if (record !== null) fold.add(record);
   }
-  const totals = fold.totals;
+  const usage = fold.packed();
   return {
     ndjson: null,
     written: 0,
-    count: totals.records,
+    count: usage.totals.records,
     skipped: stats.skipped,
     malformed: stats.malformed,
     examples: stats.malformed_examples,
-    usage: { sums: fold.sums(), totals },
+    usage,
   };
 }
 

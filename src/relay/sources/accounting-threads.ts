@@ -126,7 +126,7 @@ export async function* parseInThreads(
     for (const example of result.examples) noteMalformed(stats, example);
     stats.malformed += result.malformed - result.examples.length;
     if (result.usage) {
-      fold?.merge(result.usage.sums, result.usage.totals);
+      fold?.mergePacked(result.usage);
       pool.releaseSlot(next.slot);
       return null;
     }

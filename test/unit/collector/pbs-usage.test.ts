@@ -87,3 +87,19 @@ describe('PbsUsageFold', () => {
     expect(wire.map((l) => usageEvent(l, { cluster: 'c1', authority: 'perun.test' }, at))).toEqual(builder.events(at));
   });
 });
+
+describe('PbsUsageFold packed (how parse threads hand back their groups)', () => {
+  it('merging packed folds of parts gives the lines of folding the whole', () => {
+    const all = jobs(700);
+    const whole = new PbsUsageFold();
+    for (const j of all) whole.add(j);
+    const merged = new PbsUsageFold();
+    for (let at = 0; at < all.length; at += 100) {
+      const part = new PbsUsageFold();
+      for (const j of all.slice(at, at + 100)) part.add(j);
+      merged.mergePacked(structuredClone(part.packed()));
+    }
+    expect(merged.lines()).toEqual(whole.lines());
+    expect(merged.totals).toEqual(whole.totals);
+  });
+});

@@ -233,3 +233,15 @@ describe('relay /v1/usage, real processes', () => {
     }
   }, 120_000);
 });
+
+describe('relay parse threads and the memory budget', () => {
+  it('clamps RELAY_PARSE_THREADS to the count that fits in 100 MB, and says so at start-up', async () => {
+    const relay = await startRelayProcess({ accountingFiles: {}, bundle: true, env: { RELAY_PARSE_THREADS: '8' } });
+    try {
+      expect((await relay.waitForLog((l) => l.msg === 'listening')).parse_threads).toBe(2);
+      expect(relay.logs().find((l) => l.level === 'warn')).toMatchObject({ parse_threads_asked: 8, parse_threads: 2 });
+    } finally {
+      await relay.stop();
+    }
+  }, 60_000);
+});
