@@ -42,5 +42,11 @@ describe('configuration', () => {
     expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'openstack', source: 'qstat' }])).toThrow(
       /RELAYS\.0\.source: applies to kind "pbs" only/,
     );
+    // mode: usage (unset) or jobs, for PBS only; anything else names the field.
+    expect(relays([{ cluster: 'c', url: 'https://r.example.org', mode: 'jobs' }])[0]!.mode).toBe('jobs');
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', mode: 'events' }])).toThrow(/RELAYS\.0\.mode/);
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'openstack', mode: 'usage' }])).toThrow(
+      /RELAYS\.0\.mode: applies to kind "pbs" only/,
+    );
   });
 });
