@@ -19,8 +19,9 @@ const log = (level: RelayLogEntry['level'], msg: string, fields: Record<string, 
 
 /**
  * The most parse threads that keep the relay under its 100 MB memory budget. Measured
- * (`npm run bench -- relay-threads`, docs/relay.md): each thread costs about 12 MiB at its peak
- * (its V8 isolate, heap and blocks in flight), on top of ~65 MiB with none; two fit, three do not. A
+ * (`npm run bench -- relay-threads`, docs/relay.md): each thread costs about 5–10 MiB at its peak
+ * (its V8 isolate, a heap capped at 2 MiB young and 8 MiB old generation, its blocks in flight), on
+ * top of ~57 MiB idle and ~90 MiB at the peak of a 1,000,000-job day with none; two fit, three do not. A
  * larger RELAY_PARSE_THREADS is clamped to this, and the start-up log says so.
  */
 const MAX_PARSE_THREADS = 2;
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   if (config.accounting && threads < config.parseThreads) {
     log(
       'warn',
-      `RELAY_PARSE_THREADS=${config.parseThreads} would take the relay past its 100 MB memory budget (about 12 MiB a thread); using ${threads}`,
+      `RELAY_PARSE_THREADS=${config.parseThreads} would take the relay past its 100 MB memory budget (5–10 MiB a thread); using ${threads}`,
       {
         parse_threads_asked: config.parseThreads,
         parse_threads: threads,
