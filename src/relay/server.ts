@@ -9,6 +9,7 @@ import {
   RELAY_HEALTH_PATH,
   RELAY_INSTANCES_PATH,
   RELAY_JOBS_PATH,
+  RELAY_REQUEST_ID_PARAM,
   RELAY_USAGE_PATH,
 } from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
@@ -188,6 +189,8 @@ async function handle(
     if (path !== RELAY_HEALTH_PATH && path !== RELAY_JOBS_PATH && path !== RELAY_USAGE_PATH && path !== RELAY_INSTANCES_PATH) {
       throw new RelayHttpError('not_found', `no such path`);
     }
+    const callerId = /(?:^|&)request_id=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(query)?.[1];
+    if (callerId) entry.caller_request_id = callerId;
     if (req.method !== 'GET') {
       throw new RelayHttpError('method_not_allowed', `${path} answers GET only`, undefined, { Allow: 'GET' });
     }
@@ -264,12 +267,15 @@ export function parseWindowQuery(query: string, known: readonly string[], maxWin
     const eq = part.indexOf('=');
     const rawName = eq === -1 ? part : part.slice(0, eq);
     const name = decode(rawName, 'a parameter name');
-    if (!known.includes(name))
+    if (!known.includes(name) && name !== RELAY_REQUEST_ID_PARAM)
       throw badParam(name.slice(0, 40), `unknown parameter (${known.slice(0, -1).join(', ')} and ${known.at(-1)} are known)`);
     if (params.has(name)) throw badParam(name, 'given more than once');
     // '+' stays '+': it can only be a time zone offset here, never a space.
     params.set(name, decode(eq === -1 ? '' : part.slice(eq + 1), name));
   }
+  const requestId = params.get(RELAY_REQUEST_ID_PARAM);
+  if (requestId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(requestId))
+    throw badParam(RELAY_REQUEST_ID_PARAM, 'must be 1 to 64 letters, digits, dots, dashes or underscores');
   const time = (name: 'from' | 'to'): Date => {
     const value = params.get(name);
     if (value === undefined) throw badParam(name, 'is required');

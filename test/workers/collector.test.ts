@@ -259,9 +259,11 @@ describe('usage mode (the default) and jobs mode', () => {
   it('workerd decodes the gzip body the relay sends when asked (Accept-Encoding: gzip)', async () => {
     const day = '2026-03-02';
     const path = `/v1/jobs?${new URLSearchParams({ from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.000Z` })}`;
-    const signed = await signRelayRequest(TEST_RELAY_SECRET, 'GET', path);
-    const plain = await (await fetch(`${inject('relayUrl')}${path}`, { headers: signed })).text();
-    const res = await fetch(`${inject('relayUrl')}${path}`, { headers: { ...signed, 'Accept-Encoding': 'gzip' } });
+    // Each request signed afresh: the relay refuses a signature it has seen.
+    const plain = await (await fetch(`${inject('relayUrl')}${path}`, { headers: await signRelayRequest(TEST_RELAY_SECRET, 'GET', path) })).text();
+    const res = await fetch(`${inject('relayUrl')}${path}`, {
+      headers: { ...(await signRelayRequest(TEST_RELAY_SECRET, 'GET', path)), 'Accept-Encoding': 'gzip' },
+    });
     expect(res.headers.get('content-encoding')).toBe('gzip');
     expect(await res.text()).toBe(plain);
   });

@@ -11,6 +11,7 @@ import { relaySigningClock, signRelayRequest } from '../../contracts/relay-signi
 import type { UsageLine } from '../../contracts/pbs-usage.ts';
 import { parseUsageLine, RELAY_USAGE_PATH, type UsageStreamSummary, UsageStreamSummarySchema } from '../../contracts/usage-line.ts';
 import type { RelayTarget } from '../../config.ts';
+import { RELAY_REQUEST_ID_PARAM } from '../../contracts/relay-api.ts';
 import { ProviderError } from './provider-error.ts';
 
 export interface RelayWindowRequest {
@@ -52,6 +53,8 @@ async function readRelayStream<R, S extends { count: number }>(
   url.searchParams.set('from', req.from.toISOString());
   url.searchParams.set('to', req.to.toISOString());
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  // A fresh id per attempt: the relay logs it, and no two attempts (from any isolate) sign the same string.
+  url.searchParams.set(RELAY_REQUEST_ID_PARAM, crypto.randomUUID());
   // Each attempt signed afresh, never with a timestamp already used for this path (the relay refuses a replay).
   const signedAt = relaySigningClock.next('GET', url.pathname + url.search, Math.floor((req.now?.() ?? new Date()).getTime() / 1000));
   const headers = await signRelayRequest(req.secret, 'GET', url.pathname + url.search, signedAt);

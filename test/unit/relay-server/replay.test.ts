@@ -30,6 +30,29 @@ describe('relay signatures are good once', () => {
   });
 });
 
+describe('two callers in the same second (two Worker isolates, each with its own clock)', () => {
+  it('sign different strings through request_id, so both are served; the relay logs the id', async () => {
+    const window = '/v1/jobs?from=2025-11-19T00%3A00%3A00.000Z&to=2025-11-20T00%3A00%3A00.000Z';
+    const now = Math.floor(Date.now() / 1000);
+    for (const id of ['isolate-a', 'isolate-b']) {
+      const path = `${window}&request_id=${id}`;
+      const headers = await signRelayRequest(TEST_RELAY_SECRET, 'GET', path, now);
+      expect((await rawRelayRequest(relay.url, path, { secret: null, headers })).status).toBe(200);
+    }
+    await relay.waitForLog((l) => l.caller_request_id === 'isolate-b');
+    // Without it, the second caller's identical signature is a replay.
+    const headers = await signRelayRequest(TEST_RELAY_SECRET, 'GET', window, now);
+    expect((await rawRelayRequest(relay.url, window, { secret: null, headers })).status).toBe(200);
+    expect((await rawRelayRequest(relay.url, window, { secret: null, headers })).status).toBe(401);
+  });
+
+  it('a malformed request_id is a 400 naming it', async () => {
+    const res = await rawRelayRequest(relay.url, '/v1/jobs?from=2025-11-19T00%3A00%3A00.000Z&to=2025-11-20T00%3A00%3A00.000Z&request_id=a%20b');
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('request_id');
+  });
+});
+
 describe('UniqueSigningClock and ReplayGuard', () => {
   it('the clock never gives the same second twice for one path, and leaves other paths alone', () => {
     const clock = new UniqueSigningClock();
