@@ -21,7 +21,10 @@ export type LinkPart = (typeof LINK_PARTS)[number];
  * meanings, /openapi.json lists them. Each stored reason's `detail` adds the values involved.
  */
 export const LINK_REASONS = {
-  no_user_identity: { part: 'user', meaning: 'the event carries no oidc_sub, user_email, perun_username or perun_user identity' },
+  no_user_identity: {
+    part: 'user',
+    meaning: 'the event’s identities include no oidc_sub, user_email, perun_username or perun_user (an event with no identity at all needs no user)',
+  },
   user_not_found: { part: 'user', meaning: 'no user matches the identities: add the user, then re-run mapping' },
   /** The whole link is then `unresolved`. */
   identity_conflict: { part: 'user', meaning: 'the identities name two or more different users' },

@@ -10,7 +10,9 @@ import type { LoadSwaggerUiFile } from './explorer.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ApiError, ERROR_CODES, problemResponse } from './problem.ts';
 import { defaultHook } from './router.ts';
+import { allocationsRouter } from './routes/allocations/index.ts';
 import { collectionRouter } from './routes/collection/index.ts';
+import { directoryRouter } from './routes/directory/index.ts';
 import { healthRouter } from './routes/health/index.ts';
 import { ingestRouter } from './routes/ingest/index.ts';
 import { linksRouter } from './routes/links/index.ts';
@@ -66,6 +68,8 @@ export function createApp(resolveServices: (env: Record<string, unknown>) => Ser
     .route('/', linksRouter)
     .route('/', collectionRouter)
     .route('/', usageRouter)
+    .route('/', directoryRouter)
+    .route('/', allocationsRouter)
     .route('/', operatorRouter);
   registerOpenApi(app, runtime.loadSwaggerUiFile);
 

@@ -5,3 +5,5 @@ export * from './users.ts';
 export * from './allocations.ts';
 export * from './event-links.ts';
 export * from './operator-sessions.ts';
+export * from './allocation-charges.ts';
+export * from './directory-sync-runs.ts';
