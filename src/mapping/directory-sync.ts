@@ -41,7 +41,14 @@ const recordset = (rows: unknown[], columns: string) => sql`jsonb_to_recordset($
  * not name. Never deletes: old usage keeps its links.
  */
 export async function syncDirectory(db: Database, kind: DirectoryKind, body: Records, full: FullSync): Promise<DirectorySyncOutcome> {
-  const plan = planFor(kind, body);
+  // Rows made before the directory sync can be taken over only if there are any: once every row has its id
+  // (after the first sync), the checks and the take-over are left out of the statements.
+  const { rows: legacy } = await db.execute<{ any: boolean }>(
+    kind === 'allocations'
+      ? sql`SELECT false AS any`
+      : sql`SELECT EXISTS (SELECT 1 FROM ${kind === 'users' ? users : projects} WHERE directory_id IS NULL) AS any`,
+  );
+  const plan = planFor(kind, body, legacy[0]?.any === true);
   const { rows: errors } = await db.execute<{ idx: number; field: string; message: string }>(plan.validate);
   if (errors.length) {
     return {
@@ -104,16 +111,16 @@ interface Plan {
   upsert: SQL;
 }
 
-function planFor(kind: DirectoryKind, body: Records): Plan {
-  if ('projects' in body) return projectsPlan(body.projects);
-  if ('users' in body) return usersPlan(body.users);
+function planFor(kind: DirectoryKind, body: Records, legacy: boolean): Plan {
+  if ('projects' in body) return projectsPlan(body.projects, legacy);
+  if ('users' in body) return usersPlan(body.users, legacy);
   if ('allocations' in body) return allocationsPlan(body.allocations);
   throw new Error(`no records of kind ${kind}`);
 }
 
 const NONE = sql`SELECT NULL::text AS id WHERE false`;
 
-function projectsPlan(records: DirectoryProject[]): Plan {
+function projectsPlan(records: DirectoryProject[], legacy: boolean): Plan {
   const rows = records.map((r, idx) => ({ idx, id: r.id, name: r.name, active: r.active ?? true }));
   const input = recordset(rows, 'idx int, id text, name text, active boolean');
   return {
@@ -126,7 +133,9 @@ function projectsPlan(records: DirectoryProject[]): Plan {
       SELECT x.idx, 'name', format('project %s already has this name', coalesce(p.directory_id, p.id::text || ' (no directory id)'))
       FROM x JOIN ${projects} p ON p.name = x.name AND p.directory_id IS DISTINCT FROM x.id
       WHERE x.nth = 1 AND (p.directory_id IS NOT NULL OR EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id))`,
-    claim: sql`
+    claim: !legacy
+      ? NONE
+      : sql`
       UPDATE ${projects} p SET directory_id = x.id, updated_at = now() FROM ${input}
       WHERE p.directory_id IS NULL AND p.name = x.name AND NOT EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)
       RETURNING p.id::text AS id`,
@@ -144,7 +153,7 @@ function projectsPlan(records: DirectoryProject[]): Plan {
   };
 }
 
-function usersPlan(records: DirectoryUser[]): Plan {
+function usersPlan(records: DirectoryUser[], legacy: boolean): Plan {
   const rows = records.map((r, idx) => ({
     idx,
     id: r.id,
@@ -156,7 +165,9 @@ function usersPlan(records: DirectoryUser[]): Plan {
   }));
   const input = recordset(rows, 'idx int, id text, username text, email text, sub text, dp text, active boolean');
   // The row made before the directory sync that this record takes over (none when a row has its id already).
-  const claimable = sql`(SELECT c.id FROM ${users} c
+  const claimable = !legacy
+    ? sql`NULL::uuid`
+    : sql`(SELECT c.id FROM ${users} c
     WHERE c.directory_id IS NULL AND NOT EXISTS (SELECT 1 FROM ${users} q WHERE q.directory_id = x.id)
       AND (c.username = x.username OR lower(c.email) = lower(x.email) OR c.external_id = x.sub)
     ORDER BY c.username = x.username DESC NULLS LAST, lower(c.email) = lower(x.email) DESC NULLS LAST, c.id LIMIT 1)`;
@@ -184,7 +195,9 @@ function usersPlan(records: DirectoryUser[]): Plan {
       UNION ALL ${taken('username', 'username', sql`u.username = x.username`)}
       UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`)}
       UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`)}`,
-    claim: sql`
+    claim: !legacy
+      ? NONE
+      : sql`
       WITH x AS (SELECT x.id, ${claimable} AS claim FROM ${input})
       UPDATE ${users} u SET directory_id = x.id, updated_at = now() FROM x WHERE u.id = x.claim
       RETURNING u.id::text AS id`,

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
+import { benchDirectory } from './directory.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
 import { benchOpenStack } from './openstack.ts';
@@ -62,4 +63,9 @@ if (wanted('openstack')) {
 if (wanted('relay-threads')) {
   console.log('\n== Part 7: relay memory per parse thread ==');
   await benchRelayThreads();
+}
+
+if (wanted('directory')) {
+  console.log('\n== Part 8: directory (a full sync of 100,000 users, 20,000 projects, 40,000 allocations; a balance over 1,000,000 events) ==');
+  await benchDirectory(databaseUrl);
 }
