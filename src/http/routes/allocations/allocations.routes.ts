@@ -1,10 +1,9 @@
-import { createRoute } from '@hono/zod-openapi';
 import { AllocationBalanceSchema, AllocationIdParamSchema, BalancesPageSchema, BalancesQuerySchema } from '../../../contracts/directory.ts';
 import { requireReadKey } from '../../middleware/auth.ts';
-import { problemResponses } from '../../problem.ts';
+import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
 import { READ_KEY_SCHEME } from '../../security.ts';
 
-const reader = { tags: ['allocations'], security: [{ [READ_KEY_SCHEME]: [] }] };
+const reader = { tags: ['allocations'], access: READ_KEY_SCHEME } satisfies Partial<ApiRouteConfig>;
 
 const USED = [
   '`used` is the sum of the metric over the usage events linked to the allocation (link `resolved` or `manual`) whose',
@@ -12,7 +11,7 @@ const USED = [
   'allocation (see `unmapped_events` and GET /links/unresolved). Only granted metrics are listed.',
 ].join(' ');
 
-export const getBalanceRoute = createRoute({
+export const getBalanceRoute = apiRoute({
   ...reader,
   operationId: 'getAllocationBalance',
   method: 'get',
@@ -23,11 +22,11 @@ export const getBalanceRoute = createRoute({
   request: { params: AllocationIdParamSchema },
   responses: {
     200: { description: 'The balance', content: { 'application/json': { schema: AllocationBalanceSchema } } },
-    ...problemResponses(401, 404, 422, 503),
   },
+  problems: [404, 422, 503],
 });
 
-export const listBalancesRoute = createRoute({
+export const listBalancesRoute = apiRoute({
   ...reader,
   operationId: 'listAllocationBalances',
   method: 'get',
@@ -38,6 +37,6 @@ export const listBalancesRoute = createRoute({
   request: { query: BalancesQuerySchema },
   responses: {
     200: { description: 'One page', content: { 'application/json': { schema: BalancesPageSchema } } },
-    ...problemResponses(400, 401, 422, 503),
   },
+  problems: [400, 422, 503],
 });

@@ -1,4 +1,4 @@
-import { createRoute, type z } from '@hono/zod-openapi';
+import type { z } from '@hono/zod-openapi';
 import {
   AllocationsPageSchema,
   DirectoryListQuerySchema,
@@ -13,10 +13,10 @@ import {
 } from '../../../contracts/directory.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
 import { jsonBody } from '../../middleware/json-body.ts';
-import { problemResponses } from '../../problem.ts';
+import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
 import { ADMIN_KEY_SCHEME } from '../../security.ts';
 
-const operator = { tags: ['directory'], security: [{ [ADMIN_KEY_SCHEME]: [] }] };
+const operator = { tags: ['directory'], access: ADMIN_KEY_SCHEME } satisfies Partial<ApiRouteConfig>;
 /** 5000 allocations with a GitOps payload each fit with room to spare. */
 export const MAX_DIRECTORY_BODY = 16 * 1024 * 1024;
 
@@ -31,7 +31,7 @@ const SYNC_DESCRIPTION = [
 ].join(' ');
 
 function syncRoute<T extends z.ZodType>(kind: 'projects' | 'users' | 'allocations', operationId: string, schema: T, extra = '') {
-  return createRoute({
+  return apiRoute({
     ...operator,
     operationId,
     method: 'put',
@@ -42,8 +42,8 @@ function syncRoute<T extends z.ZodType>(kind: 'projects' | 'users' | 'allocation
     request: { query: SyncQuerySchema, body: { required: true, content: { 'application/json': { schema } } } },
     responses: {
       200: { description: 'Stored (and re-mapping queued)', content: { 'application/json': { schema: SyncResultSchema } } },
-      ...problemResponses(400, 401, 413, 415, 422, 503),
     },
+    problems: [400, 413, 415, 422, 503],
   });
 }
 
@@ -67,7 +67,7 @@ export const syncAllocationsRoute = syncRoute(
 );
 
 function listRoute<T extends z.ZodType>(kind: 'projects' | 'users' | 'allocations', operationId: string, schema: T) {
-  return createRoute({
+  return apiRoute({
     ...operator,
     operationId,
     method: 'get',
@@ -78,8 +78,8 @@ function listRoute<T extends z.ZodType>(kind: 'projects' | 'users' | 'allocation
     request: { query: DirectoryListQuerySchema },
     responses: {
       200: { description: 'One page', content: { 'application/json': { schema } } },
-      ...problemResponses(400, 401, 422, 503),
     },
+    problems: [400, 422, 503],
   });
 }
 
