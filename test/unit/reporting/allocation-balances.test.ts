@@ -29,7 +29,7 @@ beforeAll(async () => {
   const timescale = createDb({ DATABASE_URL: TIMESCALE_URL, DATABASE_HTTP_URL: gateway.sqlUrl });
   // As in test/unit/reporting/usage-bucketing.test.ts: a harmless first statement, and "public". removed.
   await timescale.$client.query('SELECT 1');
-  for (const statement of migrationStatements(/^000[0-4]_/)) await timescale.$client.query(statement.replaceAll('"public".', ''));
+  for (const statement of migrationStatements(/^000[0-5]_/)) await timescale.$client.query(statement.replaceAll('"public".', ''));
   const { rows } = await timescale.execute<{ n: number }>(
     sql`SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_name = 'resource_usage_events'`,
   );
