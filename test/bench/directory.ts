@@ -1,5 +1,5 @@
 /**
- * Part 7: the directory. A full sync of 100,000 users, 20,000 projects and 40,000 allocations through the Worker
+ * Part 8: the directory. A full sync of 100,000 users, 20,000 projects and 40,000 allocations through the Worker
  * (`wrangler dev`, its own gateway, PostgreSQL) with the typed client's pushDirectory (batches of 5000, one full run
  * per kind), against node pg running INSERT … ON CONFLICT of the same rows in the same batches, in the same run;
  * then the same sync again (nothing changes). Then the balance of one allocation with 1,000,000 linked events:
