@@ -229,7 +229,7 @@ SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM ev WHERE by_id
   count(*) FILTER (WHERE status = 'unresolved') AS unresolved
 FROM written`;
 
-  // One transaction of two statements, whatever the batch. For this statement only: no JIT (its
+  // One transaction of three statements (two when mapping by day), whatever the batch. For this statement only: no JIT (its
   // estimated cost is far above jit_above_cost, and compiling it took seconds), and room for its
   // sorts and hashes in memory rather than on disk.
   // Events stored again with new metrics keep their link (not rewritten, so the link triggers do not fire):
