@@ -46,7 +46,12 @@ module.exports = {
     onlyTo('config-stands-on-contracts', 'config.ts imports only contracts/ and lib/.', '^src/config\\.ts$', '^src/(contracts|lib)/'),
     onlyTo('db-below-domains', 'db/ imports only contracts/, config.ts and lib/.', '^src/db/', '^src/(db|contracts|lib)/|^src/config\\.ts$'),
     onlyTo('client-is-a-leaf', "The integrators' SDK imports only contracts/.", '^src/client/', '^src/(client|contracts)/'),
-    notTo('nothing-imports-client', 'client/ is for integrators: no Worker code imports it.', '^src/(?!client/)', '^src/client/'),
+    notTo(
+      'nothing-imports-client',
+      'client/ is for integrators: no Worker code imports it (local/ tooling may: npm run directory:push sends with it).',
+      '^src/(?!client/|local/)',
+      '^src/client/',
+    ),
     onlyTo('relay-stands-alone', 'The relay (Node, on site) imports only contracts/.', '^src/relay/', '^src/(relay|contracts)/'),
     onlyTo(
       'transform-is-pure',

@@ -26,8 +26,14 @@ export const RelayTargetSchema = z
     authority: z.string().min(1).optional(),
     /** Limit to one relay source (accounting, qstat, db); all the relay has when unset (pbs only). */
     source: z.enum(['accounting', 'qstat', 'db']).optional(),
+    /**
+     * pbs only: `usage` (unset: the default) reads the relay's on-site aggregation, `GET /v1/usage`, one line per
+     * (project, user, day); `jobs` reads every job record (`GET /v1/jobs`) and folds them in the Worker.
+     */
+    mode: z.enum(['usage', 'jobs']).optional(),
   })
-  .refine((r) => r.kind === 'pbs' || r.source === undefined, { path: ['source'], message: 'applies to kind "pbs" only' });
+  .refine((r) => r.kind === 'pbs' || r.source === undefined, { path: ['source'], message: 'applies to kind "pbs" only' })
+  .refine((r) => r.kind === 'pbs' || r.mode === undefined, { path: ['mode'], message: 'applies to kind "pbs" only' });
 export type RelayTarget = z.output<typeof RelayTargetSchema>;
 
 const relayList = z
@@ -36,7 +42,7 @@ const relayList = z
     try {
       return JSON.parse(v) as unknown;
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, kind?, authority?, source?}' });
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of {cluster, url, kind?, authority?, source?, mode?}' });
       return z.NEVER;
     }
   })
@@ -161,12 +167,15 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Every missing or bad key, one `KEY: why` line each (never its value); empty when the config is valid. */
+export function configProblems(env: Record<string, unknown>): string[] {
+  const parsed = ConfigSchema.safeParse(env);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+}
+
 /** Validate the environment once; the message names every missing or bad key (never its value). */
 export function parseConfig(env: Record<string, unknown>): Config {
   const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) throw new ConfigError(`invalid configuration: ${configProblems(env).join('; ')}`);
   return parsed.data;
 }

@@ -14,12 +14,22 @@ export interface Services {
 }
 
 const cache = new WeakMap<object, Services>();
+/** A bad environment is parsed once: the same error is thrown again for every later request. */
+const failures = new WeakMap<object, ConfigError>();
 
 export function getServices(env: object): Services {
+  const failed = failures.get(env);
+  if (failed) throw failed;
   let services = cache.get(env);
   if (!services) {
     const bindings = env as Record<string, unknown>;
-    const config = parseConfig(bindings);
+    let config: Config;
+    try {
+      config = parseConfig(bindings);
+    } catch (err) {
+      if (err instanceof ConfigError) failures.set(env, err);
+      throw err;
+    }
     const binding = <T>(name: string) => {
       const queue = bindings[name] as Queue<T> | undefined;
       if (!queue) throw new ConfigError(`invalid configuration: ${name}: queue binding missing (wrangler.toml)`);

@@ -5,11 +5,12 @@
 import { sql } from 'drizzle-orm';
 import type { Config, RelayTarget } from '../config.ts';
 import { RELAY_HEALTH_PATH } from '../contracts/job-record.ts';
+import { RELAY_REQUEST_ID_PARAM } from '../contracts/relay-api.ts';
 import { signRelayRequest } from '../contracts/relay-signing.ts';
 import type { Database } from '../db/client.ts';
 import { collectionDays, collectionWatermarks, resourceUsageEventLinks, resourceUsageEvents } from '../db/schema/index.ts';
 import { addDays, lastCompleteDay } from '../lib/utc-day.ts';
-import { loadAllocationShares } from '../reporting/allocation-share-source.ts';
+import { allocationShares } from '../reporting/allocation-balances.ts';
 import type { AlertObservations } from './rules.ts';
 
 /**
@@ -32,10 +33,13 @@ export async function checkRelayHealth(
   opts: { fetch?: Fetch; now?: Date; timeoutMs?: number } = {},
 ): Promise<{ cluster: string; ok: boolean; detail: string }> {
   const url = new URL(RELAY_HEALTH_PATH, relay.url);
+  // A fresh id per check: two evaluations in the same second (the daily and the hourly cron) sign different strings,
+  // so the relay never refuses the second as a replay (docs/architecture.md §2).
+  url.searchParams.set(RELAY_REQUEST_ID_PARAM, crypto.randomUUID());
   const signal = AbortSignal.timeout(opts.timeoutMs ?? RELAY_HEALTH_TIMEOUT_MS);
   const at = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   try {
-    const headers = await signRelayRequest(secret, 'GET', url.pathname, at);
+    const headers = await signRelayRequest(secret, 'GET', url.pathname + url.search, at);
     const response = await (opts.fetch ?? ((r: Request) => fetch(r)))(new Request(url, { headers, signal }));
     await response.body?.cancel();
     return { cluster: relay.cluster, ok: response.ok, detail: response.ok ? 'ok' : `HTTP ${response.status}` };
@@ -83,7 +87,7 @@ export async function observe(deps: ObserveDeps, now: Date): Promise<AlertObserv
              (SELECT count(*)::int AS n FROM ${resourceUsageEventLinks}
               WHERE status = 'resolved' AND event_time >= ${from}::timestamptz AND event_time < ${to}::timestamptz) r`),
     ]),
-    loadAllocationShares(db),
+    allocationShares(db, { activeOnly: true }),
     health,
   ]);
   const u = unmapped.rows[0];

@@ -4,7 +4,7 @@
  */
 import type { AlertRule, AlertSeverity } from '../contracts/alert.ts';
 import { DAY_MS } from '../lib/utc-day.ts';
-import type { AllocationShare } from '../reporting/allocation-share-source.ts';
+import type { AllocationShare } from '../reporting/allocation-balances.ts';
 
 export interface AlertCandidate {
   rule: AlertRule;

@@ -11,3 +11,10 @@ export {
   type UsageEvent,
   type UsageEventInput,
 } from '../contracts/usage-event.ts';
+export {
+  type DirectoryClientOptions,
+  type DirectoryExport,
+  DirectorySyncError,
+  type PushTotals,
+  pushDirectory,
+} from './directory-client.ts';

@@ -1,9 +1,9 @@
 import type { RelayTarget } from '../config.ts';
 import type { UsageEventInput } from '../contracts/usage-event.ts';
-import { readRelayInstances, readRelayJobs, type RelayWindowRequest } from './providers/relay.ts';
+import { readRelayInstances, readRelayJobs, readRelayUsage, type RelayWindowRequest } from './providers/relay.ts';
 import { dayWindow } from '../lib/utc-day.ts';
 import { OpenStackEventBuilder } from './transform/openstack-events.ts';
-import { PbsEventBuilder } from './transform/pbs-events.ts';
+import { PbsEventBuilder, usageEvent } from './transform/pbs-events.ts';
 import type { WriteEvents } from './write-events.ts';
 
 export interface CollectWindowDeps {
@@ -69,7 +69,26 @@ export async function collectWindow(relay: RelayTarget, day: string, deps: Colle
     };
   }
 
-  const builder = new PbsEventBuilder({ cluster: relay.cluster, ...(relay.authority ? { authority: relay.authority } : {}) });
+  const options = { cluster: relay.cluster, ...(relay.authority ? { authority: relay.authority } : {}) };
+  if (relay.mode !== 'jobs') {
+    // Usage mode (the default): the relay folded the jobs on site; one line per group arrives, checked
+    // for conservation against the summary (providers/relay.ts).
+    const lines: Parameters<typeof usageEvent>[0][] = [];
+    const summary = await readRelayUsage(request, (line) => lines.push(line));
+    const at = collectedAt();
+    const events = lines.map((line) => usageEvent(line, options, at));
+    return {
+      jobs: summary.jobs,
+      records: summary.records,
+      events: events.length,
+      ...(await write(events)),
+      malformed: summary.malformed,
+      skipped: summary.skipped,
+      details: { mode: 'usage', inputs: summary.inputs, malformed_examples: summary.malformed_examples },
+    };
+  }
+
+  const builder = new PbsEventBuilder(options);
   const summary = await readRelayJobs(request, (job) => builder.add(job));
   const events = builder.events(collectedAt());
   return {
@@ -79,6 +98,6 @@ export async function collectWindow(relay: RelayTarget, day: string, deps: Colle
     ...(await write(events)),
     malformed: summary.malformed,
     skipped: summary.skipped,
-    details: { inputs: summary.inputs, malformed_examples: summary.malformed_examples },
+    details: { mode: 'jobs', inputs: summary.inputs, malformed_examples: summary.malformed_examples },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { inYearRange, YEAR_RANGE_MESSAGE } from './safe-text.ts';
 
 /** Where a (cluster, UTC day)'s collection stands. */
 export const COLLECTION_DAY_STATUSES = ['queued', 'succeeded', 'failed'] as const;
@@ -22,8 +23,14 @@ export const ClusterCollectionStatusSchema = z
 export const BackfillRequestSchema = z
   .object({
     cluster: z.string().min(1),
-    from: z.iso.date().openapi({ example: '2026-03-01' }),
-    to: z.iso.date().openapi({ example: '2026-03-07' }),
+    from: z.iso
+      .date()
+      .refine((d) => inYearRange(`${d}T00:00:00Z`), YEAR_RANGE_MESSAGE)
+      .openapi({ example: '2026-03-01' }),
+    to: z.iso
+      .date()
+      .refine((d) => inYearRange(`${d}T00:00:00Z`), YEAR_RANGE_MESSAGE)
+      .openapi({ example: '2026-03-07' }),
   })
   .refine((b) => b.to >= b.from, { path: ['to'], message: 'must not be before from' })
   .openapi('BackfillRequest');

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { inYearRange, YEAR_RANGE_MESSAGE } from './safe-text.ts';
 import { DAY_MS } from '../lib/utc-day.ts';
 
 /**
@@ -20,7 +21,10 @@ export type LinkPart = (typeof LINK_PARTS)[number];
  * meanings, /openapi.json lists them. Each stored reason's `detail` adds the values involved.
  */
 export const LINK_REASONS = {
-  no_user_identity: { part: 'user', meaning: 'the event carries no oidc_sub, user_email, perun_username or perun_user identity' },
+  no_user_identity: {
+    part: 'user',
+    meaning: 'the event’s identities include no oidc_sub, user_email, perun_username or perun_user (an event with no identity at all needs no user)',
+  },
   user_not_found: { part: 'user', meaning: 'no user matches the identities: add the user, then re-run mapping' },
   /** The whole link is then `unresolved`. */
   identity_conflict: { part: 'user', meaning: 'the identities name two or more different users' },
@@ -88,8 +92,16 @@ export const MAX_PAGE_SIZE = 500;
 
 export const UnresolvedQuerySchema = z.object({
   status: z.enum(UNRESOLVED_STATUSES).optional().openapi({ description: 'Only this status; both when left out' }),
-  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Only events whose time_window_start is at or after this' }),
-  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Only events whose time_window_start is before this' }),
+  from: z.iso
+    .datetime({ offset: true })
+    .refine(inYearRange, YEAR_RANGE_MESSAGE)
+    .optional()
+    .openapi({ description: 'Only events whose time_window_start is at or after this' }),
+  to: z.iso
+    .datetime({ offset: true })
+    .refine(inYearRange, YEAR_RANGE_MESSAGE)
+    .optional()
+    .openapi({ description: 'Only events whose time_window_start is before this' }),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(100),
   cursor: z.string().max(200).optional().openapi({ description: 'next_cursor of the previous page' }),
 });
@@ -105,7 +117,7 @@ export type UnresolvedPage = z.infer<typeof UnresolvedPageSchema>;
 /** Most days one re-run request may cover (one queue message per UTC day). */
 export const MAX_REMAP_DAYS = 366;
 
-const RFC3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset' });
+const RFC3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset' }).refine(inYearRange, YEAR_RANGE_MESSAGE);
 
 export const RemapRequestSchema = z
   .object({

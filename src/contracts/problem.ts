@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   internal: { status: 500, title: 'Internal server error' },
+  config_invalid: { status: 500, title: 'Configuration invalid' },
   database_unavailable: { status: 503, title: 'Database unavailable' },
   queue_unavailable: { status: 503, title: 'Queue unavailable' },
 } as const;

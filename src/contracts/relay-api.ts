@@ -7,8 +7,16 @@ export type JobSourceKind = (typeof JOB_SOURCES)[number];
 
 export const RELAY_JOBS_PATH = '/v1/jobs';
 export const RELAY_HEALTH_PATH = '/v1/health';
+/** The PBS transform run on site: one line per (project, user, UTC day) (docs/architecture.md §3). */
+export const RELAY_USAGE_PATH = '/v1/usage';
 /** OpenStack servers and their state over a window (docs/architecture.md §5). */
 export const RELAY_INSTANCES_PATH = '/v1/instances';
+/**
+ * An optional query parameter of every route: the caller's id for this attempt, logged by the relay. The
+ * collector sends a fresh one on every attempt, so two callers (two Worker isolates, say) asking for the
+ * same window in the same second sign different strings and neither is refused as a replay.
+ */
+export const RELAY_REQUEST_ID_PARAM = 'request_id';
 
 /** A server's state in an instance record's interval: held in every state but SHELVED, running only in ACTIVE. */
 export const INSTANCE_STATES = ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED', 'ERROR', 'SHELVED'] as const;

@@ -24,16 +24,76 @@ function fromHex(hex: string): Uint8Array | undefined {
   return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 }
 
-/** Headers for a signed request; `nowSeconds` is injectable for clock-skew tests. */
+/**
+ * The relay accepts each signature once (a replay within the window is refused), and the signing string
+ * holds only the second, the method and the path: two requests for the same path in the same second
+ * would carry the same signature. The Worker therefore signs each attempt with a timestamp no earlier
+ * than one past the last it used for that method and path (well inside the ±300 s window).
+ */
+export class UniqueSigningClock {
+  private readonly last = new Map<string, number>();
+
+  /** The timestamp to sign `method pathWithQuery` with now: `nowSeconds`, or one past the last one used for it. */
+  next(method: string, pathWithQuery: string, nowSeconds = Math.floor(Date.now() / 1000)): number {
+    const key = `${method.toUpperCase()} ${pathWithQuery}`;
+    const at = Math.max(nowSeconds, (this.last.get(key) ?? -Infinity) + 1);
+    this.last.set(key, at);
+    // Bounded: forget what can no longer collide (older than the window).
+    if (this.last.size > 1000) for (const [k, t] of this.last) if (t < nowSeconds - MAX_CLOCK_SKEW_SECONDS) this.last.delete(k);
+    return at;
+  }
+}
+
+/** The one clock of this process (or isolate): signRelayRequest's default, and the collector's. */
+export const relaySigningClock = new UniqueSigningClock();
+
+/**
+ * Headers for a signed request; `nowSeconds` is injectable for clock-skew tests. Without it, the
+ * timestamp is unique for this method and path in this process (UniqueSigningClock), so a signature is
+ * never produced twice.
+ */
 export async function signRelayRequest(
   secret: string,
   method: string,
   pathWithQuery: string,
-  nowSeconds = Math.floor(Date.now() / 1000),
+  nowSeconds = relaySigningClock.next(method, pathWithQuery),
 ): Promise<Record<string, string>> {
   const timestamp = String(nowSeconds);
   const mac = await crypto.subtle.sign('HMAC', await hmacKey(secret, 'sign'), canonical(timestamp, method, pathWithQuery));
   return { [RELAY_TIMESTAMP_HEADER]: timestamp, [RELAY_SIGNATURE_HEADER]: toHex(mac) };
+}
+
+/**
+ * Signatures a relay has accepted, each remembered until its timestamp leaves the ±300 s window, so a
+ * second use is refused. Bounded: at `capacity` live entries new requests are refused (only a holder of
+ * a secret can fill it, and only within 300 s).
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly capacity = 100_000) {}
+
+  /** Records a verified signature; 'replay' if it was used before, 'full' if there is no room. */
+  accept(signature: string, timestamp: number, nowSeconds = Math.floor(Date.now() / 1000)): 'ok' | 'replay' | 'full' {
+    const key = signature.toLowerCase();
+    const until = this.seen.get(key);
+    if (until !== undefined && until >= nowSeconds) return 'replay';
+    for (const [k, t] of this.seen) {
+      if (t >= nowSeconds) break;
+      this.seen.delete(k);
+    }
+    if (this.seen.size >= this.capacity) {
+      for (const [k, t] of this.seen) if (t < nowSeconds) this.seen.delete(k);
+      if (this.seen.size >= this.capacity) return 'full';
+    }
+    this.seen.delete(key);
+    this.seen.set(key, timestamp + MAX_CLOCK_SKEW_SECONDS);
+    return 'ok';
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
 }
 
 export type RelayAuthFailure = 'missing' | 'malformed' | 'skew' | 'signature';

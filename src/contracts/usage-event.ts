@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { DAY_MS } from '../lib/utc-day.ts';
 
 /** Usage event schema 1.0: the ingest contract (docs/architecture.md §1). One zod schema per wire shape. */
 
@@ -27,6 +28,19 @@ export const COLLECTOR_KEY_HEADER = 'X-Zeus-Collector-Key';
 /** Most events one request may carry. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
+/**
+ * Largest value any metric may have: below 2^63 (9.22e18), so a bigint column or an exact sum of many
+ * events never overflows, and well inside what a report can add up.
+ */
+export const MAX_METRIC_VALUE = 9.2e18;
+/** Longest window one event may cover. */
+export const MAX_WINDOW_DAYS = 366;
+/** Events' windows lie within these years (UTC). */
+export const EVENT_MIN_MS = Date.UTC(1970, 0, 1);
+export const EVENT_MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+/** How far in the future `collected_at` may be (clock skew); a later stamp could never be replaced. */
+export const MAX_COLLECTED_AHEAD_MS = DAY_MS;
+
 const DateTimeSchema = z.iso
   .datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset, e.g. 2025-11-19T00:00:00Z' })
   .openapi({ example: '2025-11-19T00:00:00Z' });
@@ -34,12 +48,13 @@ const DateTimeSchema = z.iso
 const MetricSchema = z
   .number({ error: 'must be a number' })
   .finite({ error: 'must be a finite number' })
-  .nonnegative({ error: 'must not be negative' });
+  .nonnegative({ error: 'must not be negative' })
+  .max(MAX_METRIC_VALUE, { error: `must be at most ${MAX_METRIC_VALUE}` });
 
 export const MetricsSchema = z
   .strictObject(Object.fromEntries(METRIC_KEYS.map((k) => [k, MetricSchema.optional()])) as Record<MetricKey, z.ZodOptional<typeof MetricSchema>>)
   .openapi('UsageMetrics', {
-    description: 'Non-negative numbers, all optional. Seconds for times, bytes for sizes; cpu_core_seconds = Σ ncpus × walltime used.',
+    description: `Non-negative finite numbers up to ${MAX_METRIC_VALUE}, all optional. Seconds for times, bytes for sizes; cpu_core_seconds = Σ ncpus × walltime used.`,
     example: { cpu_time_seconds: 3600, ram_bytes_allocated: 8589934592, vcpus_allocated: 4, walltime_used: 6800 },
   });
 export type UsageMetrics = z.infer<typeof MetricsSchema>;
@@ -80,11 +95,36 @@ export const UsageEventSchema = z
     extra: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((e, ctx) => {
-    if (Date.parse(e.time_window_end) <= Date.parse(e.time_window_start)) {
+    const start = Date.parse(e.time_window_start);
+    const end = Date.parse(e.time_window_end);
+    const collected = Date.parse(e.collected_at);
+    const years = 'must fall within the years 1970–9999 (UTC, once its offset is applied)';
+    for (const [field, ms] of [
+      ['time_window_start', start],
+      ['time_window_end', end],
+      ['collected_at', collected],
+    ] as const) {
+      // (An unparseable date-time has its own issue already.)
+      if (Number.isFinite(ms) && !(ms >= EVENT_MIN_MS && ms <= EVENT_MAX_MS)) ctx.addIssue({ code: 'custom', path: [field], message: years });
+    }
+    if (!Number.isFinite(start) || !Number.isFinite(end)) {
+      // nothing more to say about the window
+    } else if (end <= start) {
       ctx.addIssue({ code: 'custom', path: ['time_window_end'], message: 'must be after time_window_start' });
+    } else if (end - start > MAX_WINDOW_DAYS * DAY_MS) {
+      ctx.addIssue({ code: 'custom', path: ['time_window_end'], message: `must be at most ${MAX_WINDOW_DAYS} days after time_window_start` });
+    }
+    if (collected > Date.now() + MAX_COLLECTED_AHEAD_MS) {
+      ctx.addIssue({ code: 'custom', path: ['collected_at'], message: 'must be at most 1 day in the future' });
     }
   })
-  .openapi('UsageEvent');
+  .openapi('UsageEvent', {
+    description: [
+      `Limits: every metric finite, 0 to ${MAX_METRIC_VALUE}; the window at most ${MAX_WINDOW_DAYS} days long, within`,
+      'the years 1970–9999 (UTC); `collected_at` within the same years and at most 1 day in the future.',
+      'Strings must not hold a NUL character or a lone surrogate.',
+    ].join(' '),
+  });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 export type UsageEventInput = z.input<typeof UsageEventSchema>;
 

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { DAY_MS } from '../lib/utc-day.ts';
-import { METRIC_KEYS, type MetricKey, type Source, SOURCES } from './usage-event.ts';
+import { inYearRange, YEAR_RANGE_MESSAGE } from './safe-text.ts';
+import { MAX_METRIC_VALUE, METRIC_KEYS, type MetricKey, type Source, SOURCES } from './usage-event.ts';
 
 /**
  * `GET /usage`: totals of every metric per time bucket and group. The query parameters, the rows
@@ -29,8 +30,12 @@ const isoDateTime = z.iso.datetime({ offset: true });
 
 /** A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 date-time with an offset → an ISO instant in UTC. */
 const Instant = z.string().transform((v, ctx) => {
-  if (isoDate.safeParse(v).success) return `${v}T00:00:00.000Z`;
-  if (isoDateTime.safeParse(v).success) return new Date(v).toISOString();
+  const iso = isoDate.safeParse(v).success ? `${v}T00:00:00.000Z` : isoDateTime.safeParse(v).success ? v : undefined;
+  if (iso !== undefined && !inYearRange(iso)) {
+    ctx.addIssue({ code: 'custom', message: YEAR_RANGE_MESSAGE });
+    return z.NEVER;
+  }
+  if (iso !== undefined) return new Date(iso).toISOString();
   ctx.addIssue({ code: 'custom', message: 'must be a date (2026-01-01) or an RFC 3339 date-time with an offset (2026-01-01T00:00:00Z)' });
   return z.NEVER;
 });
@@ -123,8 +128,33 @@ export function usageColumns(groupBy: readonly UsageDimension[]): string[] {
   return ['bucket_start', ...groupBy.flatMap((d) => DIMENSION_COLUMNS[d]), 'unmapped', 'events', 'unmapped_events', ...METRIC_KEYS];
 }
 
-const Total = z.number().openapi({ description: 'Sum over the row’s events (0 when none reported it)' });
-const metricTotals = Object.fromEntries(METRIC_KEYS.map((k) => [k, Total])) as Record<MetricKey, typeof Total>;
+/**
+ * How each metric aggregates over a row's events (and so over buckets: a week or month row is the same
+ * aggregate over more events). Shown in /doc (the UsageRow schema) and docs/api.md.
+ */
+export const METRIC_AGGREGATION: Record<MetricKey, string> = {
+  cpu_time_seconds: 'Sum of the events’ CPU time (seconds)',
+  gpu_time_seconds: 'Sum of the events’ GPU time (seconds)',
+  walltime_allocated: 'Sum of the events’ requested walltime (seconds)',
+  walltime_used: 'Sum of the events’ walltime used (seconds)',
+  cpu_core_seconds: 'Sum of the events’ core-seconds (Σ ncpus × walltime used)',
+  ram_bytes_allocated:
+    'Sum over the events of the RAM each had allocated (bytes): the allocation of all the row’s jobs or servers together, not a peak or an average over time',
+  storage_bytes_allocated: 'Sum over the events of the storage each had allocated (bytes), like ram_bytes_allocated',
+  vcpus_allocated: 'Sum over the events of the vCPUs each had allocated, like ram_bytes_allocated',
+  used_cpu_percent:
+    'Never summed: recomputed for the row as 100 × Σ cpu_time_seconds / Σ cpu_core_seconds (rounded to 6 decimals); null when Σ cpu_core_seconds is 0',
+};
+
+const totalOf = (k: MetricKey) =>
+  k === 'used_cpu_percent'
+    ? z.number().nullable().openapi({ description: METRIC_AGGREGATION[k] })
+    : z.number().openapi({
+        description: `${METRIC_AGGREGATION[k]}; 0 when none of them reported it. Exact (summed as numeric), each stored value counted as at most ${MAX_METRIC_VALUE}`,
+      });
+const metricTotals = Object.fromEntries(METRIC_KEYS.map((k) => [k, totalOf(k)])) as {
+  [K in MetricKey]: K extends 'used_cpu_percent' ? z.ZodNullable<z.ZodNumber> : z.ZodNumber;
+};
 const nullableText = (description: string) => z.string().nullable().optional().openapi({ description });
 const nullableId = (description: string) => z.uuid().nullable().optional().openapi({ description });
 

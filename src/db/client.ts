@@ -41,6 +41,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /^(Error connecting to database|Server error \(HTTP status 5)/.test(e.message ?? '');
 }
 
+/**
+ * True when the database refused a value rather than the query (SQLSTATE class 22, data exception: a
+ * timestamp out of range, a numeric overflow, a bad character; class 54, program limit exceeded): the
+ * request's fault, answered 422, never 500. Nothing was written (the statement failed whole).
+ */
+export function isDataError(err: unknown): boolean {
+  const code = driverError(err)?.code;
+  return code !== undefined && /^(22|54)/.test(code);
+}
+
 type ErrorChain = { name?: string; message?: string; code?: string; cause?: unknown } | undefined;
 
 /** The driver's own error inside drizzle's wrapper (whose message repeats the query and its parameters). */

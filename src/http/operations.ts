@@ -21,6 +21,8 @@ export const TAGS = {
   reporting: 'Usage out: totals per time bucket and group, with a read key.',
   links: 'The links of usage events to users, projects and allocations; operator key.',
   operations: 'The daily collection from the sites: runs, status, backfill; operator key.',
+  directory: "The allocation system's users, projects and allocations with their grants, synchronised by its ids; operator key.",
+  allocations: 'What each allocation has used of its grants, and what remains, with a read key.',
   metrics: 'Prometheus metrics computed from the database at scrape time; read or operator key.',
   alerts: 'Alerts the crons evaluate (collection lag, dead letters, relays, unmapped usage, grants) and their silences; operator key.',
 } as const;

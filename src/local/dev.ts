@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { configProblems } from '../config.ts';
 import { addDays } from '../lib/utc-day.ts';
 import { writeDemoAccountingLog } from './demo-accounting.ts';
 import { startGateway } from './gateway/server.ts';
@@ -41,6 +42,31 @@ const collectorKey = setting('COLLECTOR_API_KEY', 'dev-collector-key-change-me')
 const adminKey = setting('ADMIN_API_KEY', 'dev-admin-key-change-me');
 const readKey = setting('READ_API_KEY', 'dev-read-key-change-me');
 const relaySecret = setting('RELAY_SECRET', 'dev-relay-secret-change-me');
+const demoRelays = JSON.stringify([
+  { cluster: 'demo', url: `http://127.0.0.1:${RELAY_PORT}`, authority: 'demo.local' },
+  { cluster: 'demo-cloud', url: `http://127.0.0.1:${RELAY_PORT}`, kind: 'openstack' },
+]);
+/** The `--var`s wrangler gets on top of `.dev.vars` (which it reads itself): the local defaults of missing keys. */
+function workerVars(sqlUrl: string, startDate: string): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    DATABASE_HTTP_URL: sqlUrl,
+    ...(devVars.COLLECTOR_API_KEY ? {} : { COLLECTOR_API_KEY: collectorKey }),
+    ...(devVars.ADMIN_API_KEY ? {} : { ADMIN_API_KEY: adminKey }),
+    ...(devVars.READ_API_KEY ? {} : { READ_API_KEY: readKey }),
+    ...(devVars.RELAY_SECRET ? {} : { RELAY_SECRET: relaySecret }),
+    ...(devVars.RELAYS ? {} : { RELAYS: demoRelays }),
+    ...(devVars.COLLECT_START_DATE ? {} : { COLLECT_START_DATE: startDate }),
+  };
+}
+
+// The Worker's own schema, before anything starts: a bad key stops here, named, instead of every route answering 500.
+const problems = configProblems({ ...devVars, ...workerVars(`http://127.0.0.1:${GATEWAY_PORT}/sql`, '2026-01-01') });
+if (problems.length > 0) {
+  console.error('[dev] invalid configuration (.dev.vars or the environment); nothing was started:');
+  for (const problem of problems) console.error(`[dev]   ${problem}`);
+  process.exit(1);
+}
 say(`database: ${redactUrl(databaseUrl)} (${from})`);
 
 const children: ChildProcess[] = [];
@@ -156,20 +182,7 @@ startChild('relay', ['dist/relay/main.mjs'], {
 });
 say(`demo relay: http://127.0.0.1:${RELAY_PORT} (${demo.jobs} jobs, ${demoDays[0]} to ${yesterday}, in ${DEMO_DIR}; and the demo cloud)`);
 
-const demoRelays = JSON.stringify([
-  { cluster: 'demo', url: `http://127.0.0.1:${RELAY_PORT}`, authority: 'demo.local' },
-  { cluster: 'demo-cloud', url: `http://127.0.0.1:${RELAY_PORT}`, kind: 'openstack' },
-]);
-const vars: Record<string, string> = {
-  DATABASE_URL: databaseUrl,
-  DATABASE_HTTP_URL: gateway.sqlUrl,
-  ...(devVars.COLLECTOR_API_KEY ? {} : { COLLECTOR_API_KEY: collectorKey }),
-  ...(devVars.ADMIN_API_KEY ? {} : { ADMIN_API_KEY: adminKey }),
-  ...(devVars.READ_API_KEY ? {} : { READ_API_KEY: readKey }),
-  ...(devVars.RELAY_SECRET ? {} : { RELAY_SECRET: relaySecret }),
-  ...(devVars.RELAYS ? {} : { RELAYS: demoRelays }),
-  ...(devVars.COLLECT_START_DATE ? {} : { COLLECT_START_DATE: demoDays[0]! }),
-};
+const vars = workerVars(gateway.sqlUrl, demoDays[0]!);
 startChild(
   'wrangler',
   [

@@ -110,6 +110,8 @@ WITH ev AS (${targetEvents}
 ), routed AS (
   SELECT c.id, c.t, c.by_id, c.pname, c.os_id, c.identities, u.user_id, u.conflict, u.default_project_id, u.username,
     NOT u.has_identity AS no_identity,
+    -- No identity at all (OpenStack usage: identities []): the usage is the project's, and needs no user.
+    c.identities = '[]'::jsonb AS anonymous,
     u.has_identity AND u.user_id IS NULL AND NOT u.conflict AS no_user,
     CASE WHEN c.os_id IS NOT NULL OR (c.source = 'openstack' AND c.pname IS NOT NULL) THEN 'os'
          WHEN c.pname = ${PBS_DEFAULT_PROJECT} THEN 'default'
@@ -159,10 +161,10 @@ WITH ev AS (${targetEvents}
     ORDER BY a.valid_from DESC NULLS LAST, a.created_at DESC NULLS LAST, a.id DESC NULLS LAST LIMIT 1
   ) a
 ), linked AS (
-  SELECT p.id AS event_id, p.t AS event_time, p.by_id, p.user_id, p.project_id, p.conflict,
+  SELECT p.id AS event_id, p.t AS event_time, p.by_id, p.user_id, p.project_id, p.conflict, p.anonymous,
     CASE WHEN p.route = 'os' THEN p.os_allocation_id ELSE ap.id END AS allocation_id,
     CASE
-      WHEN p.no_identity THEN ${reason('no_user_identity', sql`'the event has no oidc_sub, user_email, perun_username or perun_user identity; have the collector send one, or set the link by hand'`)}
+      WHEN p.no_identity AND NOT p.anonymous THEN ${reason('no_user_identity', sql`'the event has no oidc_sub, user_email, perun_username or perun_user identity; have the collector send one, or set the link by hand'`)}
       WHEN p.no_user THEN ${reason(
         'user_not_found',
         sql`format('no user matches %s; add the user to the allocation system or correct the identity, then re-run mapping', (
@@ -188,7 +190,7 @@ WITH ev AS (${targetEvents}
 ), final AS (
   SELECT l.event_id, l.event_time, l.by_id, l.user_id, l.project_id, l.allocation_id,
     CASE WHEN l.conflict THEN 'unresolved'
-      WHEN l.user_id IS NOT NULL AND l.project_id IS NOT NULL AND l.allocation_id IS NOT NULL THEN 'resolved'
+      WHEN (l.user_id IS NOT NULL OR l.anonymous) AND l.project_id IS NOT NULL AND l.allocation_id IS NOT NULL THEN 'resolved'
       WHEN l.user_id IS NULL AND l.project_id IS NULL AND l.allocation_id IS NULL THEN 'unresolved'
       ELSE 'partial' END AS status,
     CASE WHEN l.user_reason IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(l.user_reason) END
@@ -227,13 +229,20 @@ SELECT (SELECT count(*) FROM ev) AS events, (SELECT count(*) FROM ev WHERE by_id
   count(*) FILTER (WHERE status = 'unresolved') AS unresolved
 FROM written`;
 
-  // One transaction of two statements, whatever the batch. For this statement only: no JIT (its
+  // One transaction of three statements (two when mapping by day), whatever the batch. For this statement only: no JIT (its
   // estimated cost is far above jit_above_cost, and compiling it took seconds), and room for its
   // sorts and hashes in memory rather than on disk.
-  const [, result] = await db.batch([
-    db.execute(sql`SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`),
-    db.execute<Record<keyof MappingCounts, string>>(statement),
-  ]);
+  // Events stored again with new metrics keep their link (not rewritten, so the link triggers do not fire):
+  // their allocations' days are summed again here. Links this transaction wrote (mapped_at = now()) the
+  // triggers have summed already.
+  const recharge = sql`
+    SELECT allocation_charges_recompute(array_agg(l.allocation_id), array_agg((l.event_time AT TIME ZONE 'UTC')::date))
+    FROM ${resourceUsageEventLinks} l
+    WHERE l.event_id = ANY(${`{${ids.join(',')}}`}::uuid[]) AND l.allocation_id IS NOT NULL
+      AND l.status IN ('resolved', 'manual') AND l.mapped_at <> now()`;
+  const settings = db.execute(sql`SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)`);
+  const mapped = db.execute<Record<keyof MappingCounts, string>>(statement);
+  const [, result] = ids.length ? await db.batch([settings, mapped, db.execute(recharge)]) : await db.batch([settings, mapped]);
   const row = result.rows[0]!;
   const n = (k: keyof MappingCounts) => Number(row[k] ?? 0);
   const counts = { events: n('events'), byId: n('byId'), inserted: n('inserted'), updated: n('updated'), manual: n('manual') };

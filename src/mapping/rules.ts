@@ -5,7 +5,11 @@
  */
 import { DAY_MS } from '../lib/utc-day.ts';
 
-export const RULE_VERSION = 1;
+/**
+ * 2: an event with no identity at all (OpenStack usage) is `resolved` when its project and allocation are,
+ * with no user; one whose identities match no user is still `partial`.
+ */
+export const RULE_VERSION = 2;
 
 /** The PBS project name that means "the user's default project". */
 export const PBS_DEFAULT_PROJECT = '_pbs_project_default';

@@ -17,6 +17,15 @@ import { loadTlsCredentials, type RelayTlsFiles, type TlsCredentials } from './t
 const log = (level: RelayLogEntry['level'], msg: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
 
+/**
+ * The most parse threads that keep the relay under its 100 MB memory budget. Measured
+ * (`npm run bench -- relay-threads`, docs/relay.md): each thread costs about 5–10 MiB at its peak
+ * (its V8 isolate, a heap capped at 2 MiB young and 8 MiB old generation, its blocks in flight), on
+ * top of ~57 MiB idle and ~90 MiB at the peak of a 1,000,000-job day with none; two fit, three do not. A
+ * larger RELAY_PARSE_THREADS is clamped to this, and the start-up log says so.
+ */
+const MAX_PARSE_THREADS = 2;
+
 /** The parse threads' script: built next to this file (dist/relay); absent when run from the sources. */
 const WORKER_SCRIPT = new URL('./accounting-worker.mjs', import.meta.url);
 
@@ -61,8 +70,19 @@ async function main(): Promise<void> {
   }
 
   let pool: ParsePool | undefined;
-  if (config.accounting && config.parseThreads > 0) {
-    if (existsSync(WORKER_SCRIPT)) pool = new ParsePool({ script: WORKER_SCRIPT, size: config.parseThreads });
+  const threads = Math.min(config.parseThreads, MAX_PARSE_THREADS);
+  if (config.accounting && threads < config.parseThreads) {
+    log(
+      'warn',
+      `RELAY_PARSE_THREADS=${config.parseThreads} would take the relay past its 100 MB memory budget (5–10 MiB a thread); using ${threads}`,
+      {
+        parse_threads_asked: config.parseThreads,
+        parse_threads: threads,
+      },
+    );
+  }
+  if (config.accounting && threads > 0) {
+    if (existsSync(WORKER_SCRIPT)) pool = new ParsePool({ script: WORKER_SCRIPT, size: threads });
     else log('warn', 'parse threads need the built relay (npm run relay:build); accounting logs are parsed on the main thread');
   }
 

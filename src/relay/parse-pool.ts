@@ -15,7 +15,11 @@ export interface ParsePoolOptions {
   size: number;
   /** Bytes read from a file at a time, and so the usual size of a block (default 256 KiB). */
   blockBytes?: number;
-  /** Per-thread V8 heap limits, in MiB: a parse thread holds a block or two, never a file. */
+  /**
+   * Per-thread V8 heap limits, in MiB (default 2 young, 8 old): a parse thread holds a block or two, never
+   * a file. Folding (/v1/usage) builds a record a line; larger limits let that garbage take the relay past
+   * 100 MB (measured: 96–98 MiB at 4 and 12, 93 MiB at 2 and 8, two threads, a 1,000,000-job day).
+   */
   youngGenerationMb?: number;
   oldGenerationMb?: number;
 }
@@ -119,8 +123,8 @@ export class ParsePool {
   private spawn(): Thread {
     const worker = new Worker(this.options.script, {
       resourceLimits: {
-        maxYoungGenerationSizeMb: this.options.youngGenerationMb ?? 4,
-        maxOldGenerationSizeMb: this.options.oldGenerationMb ?? 64,
+        maxYoungGenerationSizeMb: this.options.youngGenerationMb ?? 2,
+        maxOldGenerationSizeMb: this.options.oldGenerationMb ?? 8,
       },
     });
     const thread: Thread = { worker, pending: new Map() };

@@ -9,17 +9,21 @@ import {
   RELAY_HEALTH_PATH,
   RELAY_INSTANCES_PATH,
   RELAY_JOBS_PATH,
+  RELAY_REQUEST_ID_PARAM,
+  RELAY_USAGE_PATH,
 } from '../contracts/relay-api.ts';
 import type { ERROR_CODES, ErrorCode, Problem, ProblemFieldError } from '../contracts/problem.ts';
-import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, verifyRelayRequest } from '../contracts/relay-signing.ts';
-import { errorMessage, type StreamResult, streamJobs, streamNdjson } from './ndjson.ts';
+import { RELAY_SIGNATURE_HEADER, RELAY_TIMESTAMP_HEADER, ReplayGuard, verifyRelayRequest } from '../contracts/relay-signing.ts';
+import { errorMessage, type StreamEncoding, type StreamResult, streamJobs, streamNdjson, streamUsage } from './ndjson.ts';
 import type { InstanceSource, JobSource, Window } from './source.ts';
 import type { TlsCredentials } from './tls.ts';
 
 /**
- * The relay's HTTP API (docs/architecture.md §2, §5): `GET /v1/health`, `GET /v1/jobs?from=&to=[&source=]`
- * (PBS) and `GET /v1/instances?from=&to=` (OpenStack), each served only when its sources are configured.
- * Every request is signed (relay-signing.ts), unknown paths included; errors are problem+json.
+ * The relay's HTTP API (docs/architecture.md §2, §3, §5): `GET /v1/health`, `GET /v1/jobs?from=&to=[&source=]`
+ * and `GET /v1/usage?from=&to=[&source=]` (PBS: the jobs, or their on-site aggregation) and
+ * `GET /v1/instances?from=&to=` (OpenStack), each served only when its sources are configured.
+ * Every request is signed (relay-signing.ts), unknown paths included; errors are problem+json. The
+ * NDJSON routes answer `Accept-Encoding: gzip` with a streamed gzip body.
  *
  * Without `source`, /v1/jobs reads every configured source in turn (accounting, qstat, db) and writes
  * each record each of them yields once. The relay does not deduplicate across sources: a job that two
@@ -105,8 +109,9 @@ const UNAUTHORIZED = new RelayHttpError(
 export function startRelayServer(options: RelayServerOptions): Promise<RelayServer> {
   const log = options.log ?? ((entry: RelayLogEntry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
   const inFlight = new Set<AbortController>();
+  const replays = new ReplayGuard();
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res, options, log, inFlight);
+    void handle(req, res, options, log, inFlight, replays);
   };
   const tls = options.tls;
   const server = tls ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest) : createServer(onRequest);
@@ -141,6 +146,7 @@ async function handle(
   options: RelayServerOptions,
   log: (entry: RelayLogEntry) => void,
   inFlight: Set<AbortController>,
+  replays: ReplayGuard,
 ): Promise<void> {
   const started = performance.now();
   const requestId = randomUUID();
@@ -173,9 +179,18 @@ async function handle(
       level = 'warn';
       throw UNAUTHORIZED;
     }
-    if (path !== RELAY_HEALTH_PATH && path !== RELAY_JOBS_PATH && path !== RELAY_INSTANCES_PATH) {
+    // A valid signature is good once: the same signed request again within the window is refused.
+    const reuse = replays.accept(header(req, RELAY_SIGNATURE_HEADER) ?? '', Number(header(req, RELAY_TIMESTAMP_HEADER)), options.nowSeconds?.());
+    if (reuse !== 'ok') {
+      entry.auth = reuse === 'replay' ? 'replay' : 'replay_memory_full';
+      level = 'warn';
+      throw UNAUTHORIZED;
+    }
+    if (path !== RELAY_HEALTH_PATH && path !== RELAY_JOBS_PATH && path !== RELAY_USAGE_PATH && path !== RELAY_INSTANCES_PATH) {
       throw new RelayHttpError('not_found', `no such path`);
     }
+    const callerId = /(?:^|&)request_id=([A-Za-z0-9._-]{1,64})(?:&|$)/.exec(query)?.[1];
+    if (callerId) entry.caller_request_id = callerId;
     if (req.method !== 'GET') {
       throw new RelayHttpError('method_not_allowed', `${path} answers GET only`, undefined, { Allow: 'GET' });
     }
@@ -187,18 +202,21 @@ async function handle(
       });
     } else {
       let result: StreamResult;
-      if (path === RELAY_JOBS_PATH) {
+      const encoding: StreamEncoding = acceptsGzip(header(req, 'accept-encoding')) ? 'gzip' : 'identity';
+      entry.encoding = encoding;
+      if (path === RELAY_JOBS_PATH || path === RELAY_USAGE_PATH) {
         if (options.sources.length === 0) throw new RelayHttpError('not_found', 'this relay has no PBS source (it serves /v1/instances)');
         const request = parseJobsQuery(query, options);
         Object.assign(entry, windowFields(request.window), { source: request.source ?? 'all' });
-        result = await streamJobs(res, request.sources, request.window, controller.signal, options.stalledClientMs);
+        const stream = path === RELAY_JOBS_PATH ? streamJobs : streamUsage;
+        result = await stream(res, request.sources, request.window, controller.signal, options.stalledClientMs, encoding);
       } else {
         const instances = options.instances;
         if (!instances) throw new RelayHttpError('not_found', 'this relay has no OpenStack source (RELAY_OPENSTACK_AUTH_URL)');
         const { window } = parseWindowQuery(query, ['from', 'to'], options.maxWindowDays);
         Object.assign(entry, windowFields(window), { source: instances.kind });
         const signal = controller.signal;
-        result = await streamNdjson(res, (out) => instances.stream(window, out, signal), signal, options.stalledClientMs);
+        result = await streamNdjson(res, (out) => instances.stream(window, out, signal), signal, options.stalledClientMs, encoding);
       }
       records = result.count;
       entry.complete = result.complete;
@@ -249,12 +267,15 @@ export function parseWindowQuery(query: string, known: readonly string[], maxWin
     const eq = part.indexOf('=');
     const rawName = eq === -1 ? part : part.slice(0, eq);
     const name = decode(rawName, 'a parameter name');
-    if (!known.includes(name))
+    if (!known.includes(name) && name !== RELAY_REQUEST_ID_PARAM)
       throw badParam(name.slice(0, 40), `unknown parameter (${known.slice(0, -1).join(', ')} and ${known.at(-1)} are known)`);
     if (params.has(name)) throw badParam(name, 'given more than once');
     // '+' stays '+': it can only be a time zone offset here, never a space.
     params.set(name, decode(eq === -1 ? '' : part.slice(eq + 1), name));
   }
+  const requestId = params.get(RELAY_REQUEST_ID_PARAM);
+  if (requestId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(requestId))
+    throw badParam(RELAY_REQUEST_ID_PARAM, 'must be 1 to 64 letters, digits, dots, dashes or underscores');
   const time = (name: 'from' | 'to'): Date => {
     const value = params.get(name);
     if (value === undefined) throw badParam(name, 'is required');
@@ -284,6 +305,24 @@ export function parseJobsQuery(query: string, options: Pick<RelayServerOptions, 
     throw badParam('source', `is not configured on this relay (configured: ${configured})`);
   }
   return { window, source: source as JobSourceKind, sources: chosen };
+}
+
+/**
+ * Whether `Accept-Encoding` accepts gzip (RFC 9110 §12.5.3): `gzip` (or `x-gzip`, or `*`) with a
+ * weight above 0; an explicit `gzip;q=0` refuses it even when `*` is accepted.
+ */
+export function acceptsGzip(value: string | undefined): boolean {
+  if (!value) return false;
+  let star = false;
+  for (const part of value.split(',')) {
+    const [name = '', ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    const accepted = Number.isFinite(weight) && weight > 0;
+    if (name === 'gzip' || name === 'x-gzip') return accepted;
+    if (name === '*') star = accepted;
+  }
+  return star;
 }
 
 function decode(text: string, what: string): string {

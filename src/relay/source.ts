@@ -1,4 +1,5 @@
 import type { JobRecord, JobSourceKind, JobStreamSummary } from '../contracts/job-record.ts';
+import type { PbsUsageFold } from '../contracts/pbs-usage.ts';
 
 /** The UTC window a request asks for: jobs whose `end` is in [from, to). */
 export interface Window {
@@ -38,6 +39,11 @@ export interface JobSource {
    * that parses on other threads offers this; the relay then only copies bytes to the socket).
    */
   ndjson?(window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock>;
+  /**
+   * Fold the same records into `fold` (`GET /v1/usage`) where they are parsed (parse threads), rather
+   * than handing each to the main thread. Without it the relay folds what `jobs` yields.
+   */
+  fold?(window: Window, stats: SourceStats, signal: AbortSignal, fold: PbsUsageFold): Promise<void>;
 }
 
 /** Whole NDJSON lines (UTF-8, each ending in `\n`): `count` job records. */

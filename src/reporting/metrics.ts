@@ -11,7 +11,7 @@ import { LINK_STATUSES } from '../contracts/event-link.ts';
 import type { Database } from '../db/client.ts';
 import { alerts, collectionDays, collectionRuns, collectionWatermarks, resourceUsageEventLinks, resourceUsageEvents } from '../db/schema/index.ts';
 import { addDays, DAY_MS, lastCompleteDay } from '../lib/utc-day.ts';
-import { type AllocationShare, loadAllocationShares } from './allocation-share-source.ts';
+import { type AllocationShare, allocationShares } from './allocation-balances.ts';
 import type { MetricFamily } from './exposition.ts';
 
 /** What the families are computed from (the rows of the scrape's statements). */
@@ -89,7 +89,7 @@ export async function readMetricsSnapshot(
       db.execute<{ status: string; links: number }>(q.links),
       db.execute<{ rule: string; severity: string; state: string; alerts: number }>(q.alerts),
     ]),
-    loadAllocationShares(db),
+    allocationShares(db, { activeOnly: true }),
   ]);
   const num = <T extends Record<string, unknown>>(rows: T[], ...keys: (keyof T)[]) =>
     rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, keys.includes(k) ? Number(v) : v])) as T);

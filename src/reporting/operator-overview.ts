@@ -8,11 +8,13 @@
 import { sql } from 'drizzle-orm';
 import type { RelayTarget } from '../config.ts';
 import type { LinkStatus, ReasonCode } from '../contracts/event-link.ts';
+import { MAX_METRIC_VALUE } from '../contracts/usage-event.ts';
 import type { Database } from '../db/client.ts';
 import { clusterStatus } from '../db/queries/collection.ts';
 import { type CollectionRun, collectionRuns } from '../db/schema/collection.ts';
-import { projects, resourceUsageEventLinks, resourceUsageEvents } from '../db/schema/index.ts';
+import { projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
 import { addDays, utcDay } from '../lib/utc-day.ts';
+import { type AllocationShare, allocationShares } from './allocation-balances.ts';
 
 /** Runs shown per cluster, newest first. */
 export const RUNS_PER_CLUSTER = 7;
@@ -76,6 +78,20 @@ export interface UsageOverview {
   cells: UsageCell[];
 }
 
+/** The reasons that a directory entry would clear, and what names the entry to add. */
+export const WAITING_REASONS = [
+  'user_not_found',
+  'project_not_found',
+  'openstack_project_not_found',
+  'no_allocation_at_time',
+  'no_default_project',
+] as const;
+export type WaitingReason = (typeof WAITING_REASONS)[number];
+/** Events that wait for one directory entry: the reason and what names the entry (an identity, a project name…). */
+export type WaitingEntry = { code: WaitingReason; what: string | null; events: number; first: string; last: string };
+/** Rows of waiting entries shown, most events first. */
+export const WAITING_ROWS = 20;
+
 export interface OperatorOverview {
   generated_at: string;
   /** Only this cluster, when asked for. */
@@ -83,6 +99,10 @@ export interface OperatorOverview {
   clusters: ClusterOverview[];
   unresolved: UnresolvedOverview;
   usage: UsageOverview;
+  /** Each granted metric of each active allocation, with its share used. */
+  allocations: AllocationShare[];
+  /** The days' events not resolved for want of a directory entry, by reason and entry. */
+  waiting: WaitingEntry[];
 }
 
 /** The overview at `now`, for every cluster or only `cluster`. */
@@ -104,7 +124,11 @@ export async function operatorOverview(
           AND e.context ->> 'cluster' = ${cluster} AND ${inRange(sql`e.time_window_start`)}`;
   const notResolved = sql`${inRange(sql`l.event_time`)} AND l.status IN ('unresolved', 'partial')`;
 
-  const [runs, statuses, reasons, usage] = await db.batch([
+  // Each stored value counted as at most MAX_METRIC_VALUE (rows stored before that limit): the sum stays a finite float8.
+  const cap = sql.raw(MAX_METRIC_VALUE.toFixed(0));
+  const value = sql`(u.metrics ->> 'cpu_core_seconds')::numeric`;
+  const coreSeconds = sql`(CASE WHEN ${value} > ${cap} THEN ${cap} ELSE ${value} END)`;
+  const [runs, statuses, reasons, usage, waiting] = await db.batch([
     db.execute<RunSummary>(sql`
       SELECT id::text, cluster, day::text AS day, trigger, attempt, status,
         to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
@@ -130,7 +154,7 @@ export async function operatorOverview(
     db.execute<UsageCell>(sql`
       SELECT to_char((u.time_window_start AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
         p.id::text AS project_id, p.name AS project,
-        sum((u.metrics ->> 'cpu_core_seconds')::numeric)::float8 AS core_seconds,
+        sum(${coreSeconds})::float8 AS core_seconds,
         count(*)::int AS events
       FROM ${resourceUsageEvents} u
       -- The range on the link too: PostgreSQL does not carry a range across the join's equality.
@@ -141,9 +165,36 @@ export async function operatorOverview(
         AND u.metrics ->> 'cpu_core_seconds' IS NOT NULL
         AND ${ofCluster(sql`u.context ->> 'cluster'`)}
       GROUP BY 1, 2, 3
-      HAVING sum((u.metrics ->> 'cpu_core_seconds')::numeric) > 0
+      HAVING sum(${coreSeconds}) > 0
       ORDER BY 1, 3 NULLS LAST`),
+    db.execute<WaitingEntry>(sql`
+      SELECT r ->> 'code' AS code,
+        CASE r ->> 'code'
+          WHEN 'user_not_found' THEN (SELECT string_agg(format('%s %s', i ->> 'scheme', i ->> 'value'), ', ' ORDER BY i ->> 'scheme')
+            FROM jsonb_array_elements(CASE jsonb_typeof(ev.identities) WHEN 'array' THEN ev.identities ELSE '[]'::jsonb END) i)
+          WHEN 'project_not_found' THEN ev.context ->> 'project'
+          WHEN 'openstack_project_not_found' THEN coalesce(ev.context ->> 'openstack_project_id', ev.context ->> 'project')
+          WHEN 'no_allocation_at_time' THEN p.name
+          WHEN 'no_default_project' THEN coalesce(u.username, u.email, u.id::text)
+        END AS what,
+        count(*)::int AS events,
+        to_char(min(l.event_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first,
+        to_char(max(l.event_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS last
+      FROM ${resourceUsageEventLinks} l
+      JOIN ${resourceUsageEvents} ev ON ev.id = l.event_id AND ev.time_window_start = l.event_time AND ${inRange(sql`ev.time_window_start`)}
+        AND ${ofCluster(sql`ev.context ->> 'cluster'`)}
+      CROSS JOIN LATERAL jsonb_array_elements(l.reasons) AS r
+      LEFT JOIN ${projects} p ON p.id = l.project_id
+      LEFT JOIN ${users} u ON u.id = l.user_id
+      WHERE ${notResolved} AND r ->> 'code' IN (${sql.join(
+        WAITING_REASONS.map((c) => sql`${c}`),
+        sql`, `,
+      )})
+      GROUP BY 1, 2
+      ORDER BY events DESC, 1, 2
+      LIMIT ${WAITING_ROWS}`),
   ]);
+  const shares = await allocationShares(db, { activeOnly: true });
 
   const relayUrl = new Map(opts.relays.map((r) => [r.cluster, r.url]));
   const relayKind = new Map(opts.relays.map((r) => [r.cluster, r.kind]));
@@ -167,5 +218,7 @@ export async function operatorOverview(
       days,
       cells: usage.rows.map((c) => ({ ...c, core_seconds: Number(c.core_seconds), events: Number(c.events) })),
     },
+    allocations: shares,
+    waiting: waiting.rows.map((w) => ({ ...w, events: Number(w.events) })),
   };
 }

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { METRIC_KEYS } from '../contracts/usage-event.ts';
+import { MAX_METRIC_VALUE, METRIC_KEYS } from '../contracts/usage-event.ts';
 import { isUuid, MAX_USAGE_ROWS, type UsageDimension, type UsageQuery, type UsageReport, type UsageRow } from '../contracts/usage-report.ts';
 import type { Database } from '../db/client.ts';
 import { projects, resourceUsageEventLinks, resourceUsageEvents, users } from '../db/schema/index.ts';
@@ -100,7 +100,18 @@ export function usageStatement(q: UsageQuery, bucketing: Bucketing, maxRows: num
     ...(q.source ? [sql`e.source IN (${list(q.source)})`] : []),
   ];
   const mappingIds = groupBy.flatMap((d) => (ID_COLUMN[d] ? [sql.raw(`a.${ID_COLUMN[d]} IS NULL`)] : []));
-  const metricSums = METRIC_KEYS.map((k) => sql.raw(`coalesce(sum((e.metrics ->> '${k}')::numeric), 0) AS ${k}`));
+  // Exact sums (numeric, never float8), each stored value counted as at most MAX_METRIC_VALUE (rows stored
+  // before the contract had that limit), so every total is finite; used_cpu_percent is recomputed, not summed.
+  // (A CASE, not least(): least() ignores a NULL, and an event without the metric must add nothing.)
+  const cap = MAX_METRIC_VALUE.toFixed(0);
+  const value = (k: string) => `(CASE WHEN (e.metrics ->> '${k}')::numeric > ${cap} THEN ${cap} ELSE (e.metrics ->> '${k}')::numeric END)`;
+  const metricSums = METRIC_KEYS.map((k) =>
+    k === 'used_cpu_percent'
+      ? sql.raw(
+          `CASE WHEN coalesce(sum(${value('cpu_core_seconds')}), 0) > 0 THEN round(100 * coalesce(sum(${value('cpu_time_seconds')}), 0) / sum(${value('cpu_core_seconds')}), 6) END AS ${k}`,
+        )
+      : sql.raw(`coalesce(sum(${value(k)}), 0) AS ${k}`),
+  );
   const comma = (parts: SQL[]) => sql.join(parts, sql`, `);
 
   return sql`
@@ -157,6 +168,6 @@ function toRow(r: Record<string, string | boolean | null>, groupBy: readonly Usa
   row.unmapped = r.unmapped === true || r.unmapped === 't';
   row.events = Number(r.events);
   row.unmapped_events = Number(r.unmapped_events);
-  for (const k of METRIC_KEYS) row[k] = Number(r[k]);
+  for (const k of METRIC_KEYS) row[k] = r[k] === null ? null : Number(r[k]);
   return row as UsageRow;
 }

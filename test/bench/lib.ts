@@ -141,8 +141,11 @@ export async function collectDayEndToEnd(opts: {
 export async function curlRelay(
   relay: RelayProcess,
   path: string,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ seconds: number; bytes: number; logged: Awaited<ReturnType<RelayProcess['waitForLog']>> }> {
-  const headers = await signRelayRequest(relay.secrets[0]!, 'GET', path);
+  // curl sends the headers as given and saves the body as it came (gzip stays gzip): bytes on the wire.
+  const headers = { ...(await signRelayRequest(relay.secrets[0]!, 'GET', path)), ...extraHeaders };
+  const before = new Set(relay.logs());
   const t = performance.now();
   const curl = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     const args = ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{size_download}'];
@@ -156,6 +159,6 @@ export async function curlRelay(
   const seconds = (performance.now() - t) / 1000;
   if (curl.status !== 0 || !curl.stdout.startsWith('200 ')) throw new Error(`curl: ${curl.stdout} ${curl.stderr}`);
   const pathOnly = path.split('?')[0];
-  const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === pathOnly);
+  const logged = await relay.waitForLog((l) => l.msg === 'request' && l.path === pathOnly && !before.has(l));
   return { seconds, bytes: Number(curl.stdout.split(' ')[1]), logged };
 }

@@ -5,10 +5,12 @@
 import pg from 'pg';
 import { benchGatewayRoundTrips } from './gateway-roundtrip.ts';
 import { benchCollector } from './collector.ts';
+import { benchDirectory } from './directory.ts';
 import { benchIngest } from './ingest.ts';
 import { benchMapping } from './mapping.ts';
 import { benchMetrics } from './metrics.ts';
 import { benchOpenStack } from './openstack.ts';
+import { benchRelayThreads } from './relay-threads.ts';
 import { benchReporting } from './reporting.ts';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/test';
@@ -59,7 +61,17 @@ if (wanted('openstack')) {
   await benchOpenStack(databaseUrl);
 }
 
+if (wanted('relay-threads')) {
+  console.log('\n== Part 7: relay memory per parse thread ==');
+  await benchRelayThreads();
+}
+
+if (wanted('directory')) {
+  console.log('\n== Part 8: directory (a full sync of 100,000 users, 20,000 projects, 40,000 allocations; a balance over 1,000,000 events) ==');
+  await benchDirectory(databaseUrl);
+}
+
 if (wanted('metrics')) {
-  console.log('\n== Part 7: GET /metrics (1,000,000 events) ==');
+  console.log('\n== Part 9: GET /metrics (1,000,000 events) ==');
   await benchMetrics(databaseUrl);
 }

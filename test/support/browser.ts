@@ -1,9 +1,12 @@
 /**
- * Headless Chromium for the browser tests (Debian's package, see .ci/run), with the network cut:
- * every request to a host other than loopback is aborted before it leaves the browser, and recorded,
- * as are page errors, console errors and Content-Security-Policy violations.
+ * Headless Chromium for the browser tests, with the network cut: Debian's package at /usr/bin/chromium
+ * where it is installed, else the headless shell that the `@sparticuz/chromium` devDependency ships
+ * (unpacked to the temp directory on first use; it needs no system libraries, so `npm test` runs on a
+ * fresh machine). Every request to a host other than loopback is aborted before it leaves the browser,
+ * and recorded, as are page errors, console errors and Content-Security-Policy violations.
  */
 import { existsSync } from 'node:fs';
+import sparticuz from '@sparticuz/chromium';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from './keys.ts';
@@ -23,8 +26,13 @@ const CHROMIUM_FLAGS = [
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  return chromium.launch({ executablePath: await chromiumPath(), args: CHROMIUM_FLAGS, headless: true });
+}
+
+/** Debian's Chromium where it exists, else the npm-shipped headless shell (same flags for both). */
+export async function chromiumPath(): Promise<string> {
+  if (existsSync(CHROMIUM)) return CHROMIUM;
+  return sparticuz.executablePath();
 }
 
 /** The real Worker under `wrangler dev` on the test database, and Chromium beside it. */

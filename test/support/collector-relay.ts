@@ -2,7 +2,7 @@
  * The relay the collector tests read from: a REAL relay process on loopback serving a generated
  * PBS Pro accounting log (Europe/Prague, days 2026-03-01 to 2026-03-03; 2026-03-04 has no file), a
  * few malformed lines in it, and a second address that serves the same relay but cuts every
- * response off half-way (a network fault no real relay can be asked to make).
+ * response off half-way (gzip or not) (a network fault no real relay can be asked to make).
  */
 import { appendFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -24,19 +24,15 @@ function startCutoffProxy(target: string): Promise<Server> {
   const server = createServer((req, res) => {
     const upstream = httpRequest(`${target}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
-      let sent = 0;
-      up.on('data', (chunk: Buffer) => {
-        // Pass the first half of a typical body, then drop the connection mid-stream.
-        if (sent > 4096) return;
-        sent += chunk.length;
-        res.write(chunk);
-        if (sent > 4096) {
-          // Flush what was written, then close the connection without ending the chunked body.
-          up.destroy();
-          res.socket?.end();
-        }
+      // The first half of the body (at most 4 KiB: /v1/usage is small, gzip smaller still), then the
+      // connection drops mid-stream, the chunked body never ended.
+      const chunks: Buffer[] = [];
+      up.on('data', (chunk: Buffer) => chunks.push(chunk));
+      up.on('end', () => {
+        const body = Buffer.concat(chunks);
+        res.write(body.subarray(0, Math.min(body.length >> 1, 4096)));
+        res.socket?.end();
       });
-      up.on('end', () => res.destroy());
     });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);

@@ -31,7 +31,8 @@ export function makeEvent(overrides: Partial<UsageEventInput> & { project?: stri
     source: 'pbs',
     time_window_start: start.toISOString(),
     time_window_end: end.toISOString(),
-    collected_at: new Date(end.getTime() + 3_600_000).toISOString(),
+    // An hour after the window, but never in the future (the contract refuses collected_at past now + 1 day).
+    collected_at: new Date(Math.min(end.getTime() + 3_600_000, Date.now())).toISOString(),
     metrics: { cpu_time_seconds: 100, walltime_used: 50, cpu_core_seconds: 200 },
     identities: [{ scheme: 'perun_username', value: 'alice', authority: 'perun.example' }],
     context: { cluster: 'test-cluster', project, jobname: 'daily', job_count: 2 },

@@ -42,6 +42,12 @@ describe('configuration', () => {
     expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'openstack', source: 'qstat' }])).toThrow(
       /RELAYS\.0\.source: applies to kind "pbs" only/,
     );
+    // mode: usage (unset) or jobs, for PBS only; anything else names the field.
+    expect(relays([{ cluster: 'c', url: 'https://r.example.org', mode: 'jobs' }])[0]!.mode).toBe('jobs');
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', mode: 'events' }])).toThrow(/RELAYS\.0\.mode/);
+    expect(() => relays([{ cluster: 'x', url: 'https://r.example.org', kind: 'openstack', mode: 'usage' }])).toThrow(
+      /RELAYS\.0\.mode: applies to kind "pbs" only/,
+    );
   });
   it('ALERT_WEBHOOKS: a JSON array of {url, format, secret?}; a bad entry is named by its index, never by its URL or secret', () => {
     const base = { DATABASE_URL: 'postgresql://zeus@pglite/zeus', COLLECTOR_API_KEY: 'k'.repeat(16), ADMIN_API_KEY: 'a'.repeat(16) };

@@ -6,6 +6,8 @@ import { type Config, parseConfig } from '../../src/config.ts';
 import { JobRecordSchema, JobStreamSummarySchema } from '../../src/contracts/job-record.ts';
 import { signRelayRequest } from '../../src/contracts/relay-signing.ts';
 import { consumeCollect } from '../../src/collector/consume.ts';
+import { ingestWriter } from '../../src/collector/write-events.ts';
+import { getServices } from '../../src/services.ts';
 import { CRON_TEST_CLOUD, CRON_TEST_CLUSTER, TEST_ADMIN_KEY, TEST_RELAY_SECRET } from '../support/keys.ts';
 import { uniqueId } from '../support/events.ts';
 import { db } from './helpers.ts';
@@ -212,6 +214,73 @@ describe('collection faults: the window fails, the message is retried, the water
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks.sort()).toEqual(['bad', 'unknown']);
     expect(result.retryMessages).toEqual([]);
+  });
+});
+
+describe('usage mode (the default) and jobs mode', () => {
+  async function collectDays(cluster: string, mode: 'usage' | 'jobs' | undefined, days: string[]) {
+    const config = parseConfig({
+      ...env,
+      RELAYS: JSON.stringify([{ cluster, url: inject('relayUrl'), authority: 'demo.local', ...(mode ? { mode } : {}) }]),
+    });
+    const write = ingestWriter(getServices(env));
+    for (const day of days) {
+      const batch = createMessageBatch('zeus-collect', [
+        { id: `m-${day}`, timestamp: new Date(), attempts: 1, body: { cluster, day, trigger: 'cron' } },
+      ]);
+      const ctx = createExecutionContext();
+      await consumeCollect(batch, { config, db, write });
+      expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual([`m-${day}`]);
+    }
+    const { rows: runs } = await db.execute<Record<string, unknown>>(sql`
+      SELECT day::text, status, jobs, events, malformed, skipped, details->>'mode' AS mode, error
+      FROM collection_runs WHERE cluster = ${cluster} ORDER BY day`);
+    const { rows: events } = await db.execute<Record<string, unknown>>(sql`
+      SELECT time_window_start::text, time_window_end::text, metrics, identities, context - 'cluster' AS context
+      FROM resource_usage_events WHERE source = 'pbs' AND context->>'cluster' = ${cluster}
+      ORDER BY time_window_start, context->>'project', identities::text`);
+    return { runs, events };
+  }
+
+  it('store the same events from the same logs, with the same counts per run', async () => {
+    const days = ['2026-03-01', '2026-03-02', '2026-03-03'];
+    const usage = await collectDays(uniqueId('usage'), undefined, days);
+    const jobs = await collectDays(uniqueId('jobs'), 'jobs', days);
+    expect(usage.runs.map((r) => r.mode)).toEqual(['usage', 'usage', 'usage']);
+    expect(jobs.runs.map((r) => r.mode)).toEqual(['jobs', 'jobs', 'jobs']);
+    const counts = (runs: Record<string, unknown>[]) => runs.map(({ mode: _m, ...r }) => r);
+    expect(counts(usage.runs)).toEqual(counts(jobs.runs));
+    expect(usage.runs.every((r) => r.status === 'succeeded' && (r.jobs as number) > 0)).toBe(true);
+    expect(usage.runs[1]).toMatchObject({ malformed: 2 });
+    expect(usage.events.length).toBeGreaterThan(10);
+    expect(usage.events).toEqual(jobs.events);
+  }, 60_000);
+
+  it('workerd decodes the gzip body the relay sends when asked (Accept-Encoding: gzip)', async () => {
+    const day = '2026-03-02';
+    const path = `/v1/jobs?${new URLSearchParams({ from: `${day}T00:00:00.000Z`, to: `${day}T23:59:59.000Z` })}`;
+    // Each request signed afresh: the relay refuses a signature it has seen.
+    const plain = await (await fetch(`${inject('relayUrl')}${path}`, { headers: await signRelayRequest(TEST_RELAY_SECRET, 'GET', path) })).text();
+    const res = await fetch(`${inject('relayUrl')}${path}`, {
+      headers: { ...(await signRelayRequest(TEST_RELAY_SECRET, 'GET', path)), 'Accept-Encoding': 'gzip' },
+    });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(await res.text()).toBe(plain);
+  });
+
+  it('a cut-off stream fails the window in either mode, gzip or not', async () => {
+    for (const mode of ['usage', 'jobs'] as const) {
+      const cluster = uniqueId(`cut-${mode}`);
+      const config = parseConfig({ ...env, RELAYS: JSON.stringify([{ cluster, url: inject('cutoffRelayUrl'), authority: 'demo.local', mode }]) });
+      const batch = createMessageBatch('zeus-collect', [
+        { id: 'm1', timestamp: new Date(), attempts: 1, body: { cluster, day: '2026-03-02', trigger: 'cron' } },
+      ]);
+      const ctx = createExecutionContext();
+      await consumeCollect(batch, { config, db, write: async () => Promise.reject(new Error('nothing should be written')) });
+      expect((await getQueueResult(batch, ctx)).retryMessages).toHaveLength(1);
+      const { rows } = await db.execute<{ status: string; error: string }>(sql`SELECT status, error FROM collection_runs WHERE cluster = ${cluster}`);
+      expect(rows).toEqual([{ status: 'failed', error: expect.stringMatching(/cut off|stream broke/) }]);
+    }
   });
 });
 

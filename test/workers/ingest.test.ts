@@ -43,7 +43,7 @@ describe('POST /collector/resource-usage — happy path', () => {
     const project = uniqueId();
     const base = makeEvent({ project });
     await postEvents({ events: [base] });
-    const newer = { ...base, collected_at: '2027-01-01T00:00:00Z', metrics: { cpu_time_seconds: 999 } };
+    const newer = { ...base, collected_at: '2026-06-01T00:00:00Z', metrics: { cpu_time_seconds: 999 } };
     const older = { ...base, collected_at: '2025-01-01T00:00:00Z', metrics: { cpu_time_seconds: 1 } };
     expect(await (await postEvents({ events: [newer] })).json()).toMatchObject({ updated: 1 });
     expect(await (await postEvents({ events: [older] })).json()).toMatchObject({ unchanged: 1 });
@@ -78,7 +78,7 @@ describe('POST /collector/resource-usage — happy path', () => {
   it('the same key twice in one request stores the newest once', async () => {
     const project = uniqueId();
     const old = makeEvent({ project, metrics: { cpu_time_seconds: 1 } });
-    const recent = { ...old, collected_at: '2027-06-01T00:00:00Z', metrics: { cpu_time_seconds: 2 } };
+    const recent = { ...old, collected_at: '2026-06-01T00:00:00Z', metrics: { cpu_time_seconds: 2 } };
     const body = (await (await postEvents({ events: [recent, old] })).json()) as IngestBody;
     expect(body).toMatchObject({ inserted: 1, unchanged: 1 });
     expect(body.events[0]!.id).toBe(body.events[1]!.id);

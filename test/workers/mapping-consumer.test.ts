@@ -52,7 +52,7 @@ async function consume(bodies: unknown[], services: Services) {
 }
 
 describe('the mapping queue consumer', () => {
-  it('maps a batch of 1000 events in one invocation, with one request of two statements', async () => {
+  it('maps a batch of 1000 events in one invocation, with one request of three statements (settings, the mapping, the re-charge of re-sent events)', async () => {
     const project = await makeProject(db);
     await makeAllocation(db, project.id);
     const user = await makeUser(db);
@@ -65,7 +65,7 @@ describe('the mapping queue consumer', () => {
     const result = await consume(bodies, services);
     expect(result.explicitAcks).toHaveLength(10);
     expect(result.retryMessages).toEqual([]);
-    expect(count).toEqual({ requests: 1, statements: 2 });
+    expect(count).toEqual({ requests: 1, statements: 3 });
     const links = await linksOf(db, ids);
     expect(links.filter((l) => l?.status === 'resolved')).toHaveLength(1000);
   });

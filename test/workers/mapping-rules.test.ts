@@ -81,16 +81,36 @@ describe('link mapping rules: users from identities', () => {
     expect(link!.reasons[0]!.detail).toContain(`perun_username '${ghost}'`);
   });
 
-  it('no identity mapping can use (only openstack_user_id, or none): no_user_identity', async () => {
-    const { project } = await directory();
-    const ids = await storeEvents(db, [
-      { project: project.name, identities: [{ scheme: 'openstack_user_id', value: 'abc' }] },
+  it('identities mapping cannot use (only openstack_user_id): partial, no_user_identity', async () => {
+    const { project, allocation } = await directory();
+    const [id] = await storeEvents(db, [{ project: project.name, identities: [{ scheme: 'openstack_user_id', value: 'abc' }] }]);
+    const [link] = await mapNow([id!]);
+    expect(link).toMatchObject({ user_id: null, project_id: project.id, allocation_id: allocation.id, status: 'partial' });
+    expect(codes(link)).toEqual({ user: 'no_user_identity' });
+  });
+
+  it('no identity at all (OpenStack usage): resolved with no user once project and allocation resolve', async () => {
+    const { project, allocation } = await directory();
+    const gitops = await makeGitOpsAllocation(db, project.id);
+    const [plain, openstack, nowhere] = await storeEvents(db, [
       { project: project.name, day: 1, identities: [] },
+      { source: 'openstack', identities: [], raw: { context: { cluster: 'cloud', openstack_project_id: gitops.openstack.project_id } } },
+      { project: uniqueId('nowhere'), day: 2, identities: [] },
     ]);
-    for (const link of await mapNow(ids)) {
-      expect(link).toMatchObject({ user_id: null, status: 'partial' });
-      expect(codes(link)).toEqual({ user: 'no_user_identity' });
-    }
+    const [a, b, c] = await mapNow([plain!, openstack!, nowhere!]);
+    expect(a).toMatchObject({ user_id: null, project_id: project.id, allocation_id: allocation.id, status: 'resolved', reasons: [] });
+    expect(b).toMatchObject({ user_id: null, project_id: project.id, allocation_id: gitops.id, status: 'resolved', reasons: [] });
+    // Without a project there is still nothing to charge: unresolved, and no user reason.
+    expect(c).toMatchObject({ user_id: null, project_id: null, status: 'unresolved' });
+    expect(codes(c)).toEqual({ project: 'project_not_found', allocation: 'allocation_needs_project' });
+  });
+
+  it('identities that match no user stay partial (user_not_found), whatever the project', async () => {
+    const { project } = await directory();
+    const [id] = await storeEvents(db, [{ project: project.name, identities: [perun(uniqueId('ghost'))] }]);
+    const [link] = await mapNow([id!]);
+    expect(link).toMatchObject({ user_id: null, project_id: project.id, status: 'partial' });
+    expect(codes(link)).toEqual({ user: 'user_not_found' });
   });
 });
 

@@ -170,3 +170,61 @@ describe('alerts: the hourly cron, GET /admin/alerts, silences, the operator pag
     expect(((await badBody.json()) as { errors: { path: string }[] }).errors.map((e) => e.path).sort()).toEqual(['note', 'until']);
   });
 });
+
+describe('a grant passing 80 % and 100 % (the directory’s balances)', () => {
+  const admin = (method: string, path: string, body: unknown) =>
+    request(path, { key: TEST_ADMIN_KEY, method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('fires allocation_share at warning, then critical, and /metrics shows the share', async () => {
+    const project = { id: uniqueId('gp'), name: uniqueId('gproj') };
+    expect((await admin('PUT', '/directory/projects', { projects: [project] })).status).toBe(200);
+    const allocation = {
+      id: uniqueId('ga'),
+      project_id: project.id,
+      kind: 'hpc',
+      valid_from: '2026-01-01T00:00:00Z',
+      grants: { cpu_core_seconds: 1000 },
+    };
+    expect((await admin('PUT', '/directory/allocations', { allocations: [allocation] })).status).toBe(200);
+    const username = uniqueId('guser');
+    expect((await admin('PUT', '/directory/users', { users: [{ id: uniqueId('gu'), username }] })).status).toBe(200);
+    const event = (start: string, cpu: number) =>
+      makeEvent({
+        project: project.name,
+        identities: [{ scheme: 'perun_username' as const, value: username }],
+        time_window_start: start,
+        time_window_end: new Date(Date.parse(start) + 3_600_000).toISOString(),
+        collected_at: '2026-02-01T00:00:00Z',
+        metrics: { cpu_core_seconds: cpu },
+      });
+    type Scheduler = { scheduled(options: { scheduledTime: Date; cron: string }): Promise<unknown> };
+    const evaluate = () => (exports.default as unknown as Scheduler).scheduled({ scheduledTime: new Date(), cron: ALERT_CRON });
+    const mine = async () => {
+      const { alerts } = (await (await request('/admin/alerts?state=firing', { key: TEST_ADMIN_KEY })).json()) as { alerts: Alert[] };
+      return alerts.filter((a) => a.rule === 'allocation_share' && a.labels.allocation_id === allocation.id);
+    };
+    const linked = async (used: number) => {
+      for (let i = 0; i < 100; i++) {
+        const res = await request(`/allocations/${encodeURIComponent(allocation.id)}/balance`, { key: TEST_READ_KEY });
+        const body = (await res.json()) as { metrics: { cpu_core_seconds: { used: number } } };
+        if (body.metrics.cpu_core_seconds.used === used) return;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      throw new Error(`the balance never reached ${used}`);
+    };
+
+    expect((await postEvents({ events: [event('2026-01-03T00:00:00Z', 850)] })).status).toBe(200);
+    await linked(850);
+    await evaluate();
+    expect((await mine()).map((a) => [a.severity, a.labels.metric, a.labels.threshold])).toEqual([['warning', 'cpu_core_seconds', '0.8']]);
+
+    const scrape = await (await request('/metrics', { key: TEST_READ_KEY })).text();
+    const share = new RegExp(`^zeus_allocation_used_share\\{[^}]*allocation_id="${allocation.id}"[^}]*\\} 0\\.85$`, 'm');
+    expect(scrape).toMatch(share);
+
+    expect((await postEvents({ events: [event('2026-01-04T00:00:00Z', 200)] })).status).toBe(200);
+    await linked(1050);
+    await evaluate();
+    expect((await mine()).map((a) => a.severity).sort()).toEqual(['critical', 'warning']);
+  });
+});

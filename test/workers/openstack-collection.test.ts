@@ -103,13 +103,14 @@ describe('an OpenStack cloud collected through the Worker', () => {
     expect(byProject.get(PROJECTS.gone.id)!.metrics).toMatchObject({ cpu_time_seconds: GONE_PROJECT_CPU_SECONDS, used_cpu_percent: 25 });
     expect(byProject.get(PROJECTS.demo.id)!.metrics).not.toHaveProperty('cpu_time_seconds');
 
-    // Mapping: the demo project's usage goes to its GitOps allocation; the others name no known project.
+    // Mapping: the demo project's usage goes to its GitOps allocation (no identity, so no user: resolved); the
+    // others name no known project.
     const links = new Map((await waitForLinks(events.map((e) => e.id))).map((l) => [l.event_id, l]));
     expect(links.get(byProject.get(PROJECTS.demo.id)!.id)).toMatchObject({
       project_id: project.id,
       allocation_id: allocation.id,
       user_id: null,
-      status: 'partial',
+      status: 'resolved',
     });
     expect(links.get(byProject.get(PROJECTS.gone.id)!.id)).toMatchObject({ project_id: null, allocation_id: null, status: 'unresolved' });
 

@@ -105,6 +105,11 @@ function expectedRows(events: Known[], bucket: string, groupBy: UsageDimension[]
     for (const k of METRIC_KEYS) row[k] = (row[k] as number) + (e.metrics[k] ?? 0);
     rows.set(key, row);
   }
+  // A ratio is never summed: 100 × Σ cpu_time_seconds / Σ cpu_core_seconds, null without core-seconds.
+  for (const row of rows.values()) {
+    const core = row.cpu_core_seconds as number;
+    row.used_cpu_percent = core > 0 ? Math.round((1e8 * (row.cpu_time_seconds as number)) / core) / 1e6 : null;
+  }
   // The route's order: bucket, then each group column with nulls last (names, then ids).
   const sortKeys = (r: Record<string, unknown>) => [
     r.bucket_start,
@@ -121,8 +126,10 @@ function expectedRows(events: Known[], bucket: string, groupBy: UsageDimension[]
   }) as UsageRow[];
 }
 
+/** Totals of the summed columns (used_cpu_percent is a ratio, recomputed per row: it does not add up). */
+const SUMMED = METRIC_KEYS.filter((k) => k !== 'used_cpu_percent');
 const totals = (rows: { events: number; [k: string]: unknown }[]) =>
-  Object.fromEntries(['events', ...METRIC_KEYS].map((k) => [k, rows.reduce((s, r) => s + ((r as Record<string, number>)[k] ?? 0), 0)]));
+  Object.fromEntries(['events', ...SUMMED].map((k) => [k, rows.reduce((s, r) => s + ((r as Record<string, number>)[k] ?? 0), 0)]));
 
 // ---- The data: two projects, two users, every link status, events without a link, UTC boundaries. ----
 
@@ -308,7 +315,7 @@ describe('GET /usage — totals', () => {
   it('never drops unmapped usage: the rows of every grouping add up to the events stored', async () => {
     const { rows } = await db.execute<Record<string, string>>(sql`
       SELECT count(*)::text AS events,
-        ${sql.raw(METRIC_KEYS.map((k) => `coalesce(sum((metrics ->> '${k}')::numeric), 0)::text AS ${k}`).join(', '))}
+        ${sql.raw(SUMMED.map((k) => `coalesce(sum((metrics ->> '${k}')::numeric), 0)::text AS ${k}`).join(', '))}
       FROM resource_usage_events WHERE context ->> 'cluster' = ${cluster}`);
     const stored = Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
     expect(stored.events).toBe(10);

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { EventLink, UnresolvedPage } from '../../contracts/event-link.ts';
+import { inYearRange } from '../../contracts/safe-text.ts';
 import type { Database } from '../client.ts';
 import { resourceUsageEventLinks } from '../schema/event-links.ts';
 
@@ -25,7 +26,10 @@ const encodeCursor = (time: string, id: string) => btoa(`${time}|${id}`).replace
 function decodeCursor(cursor: string): { time: string; id: string } | undefined {
   try {
     const [time, id] = atob(cursor).split('|');
-    if (time && id && !Number.isNaN(Date.parse(time)) && /^[0-9a-f-]{36}$/i.test(id)) return { time, id };
+    // Only what encodeCursor writes: a UTC instant in years 0001–9999 (anything else would reach SQL as a bad timestamp).
+    if (time && id && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$/.test(time) && inYearRange(time) && /^[0-9a-f-]{36}$/i.test(id)) {
+      return { time, id };
+    }
   } catch {
     // not base64
   }

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { check, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { Grants } from '../../contracts/directory.ts';
+import { directoryIdCheck } from './directory-columns.ts';
 import { projects } from './projects.ts';
 
 /** `hpc`: batch-cluster (PBS) time; `openstack`: a GitOps record granting an OpenStack project. */
@@ -23,6 +25,12 @@ export const allocations = pgTable(
     validFrom: timestamp('valid_from', { withTimezone: true, mode: 'string' }).notNull(),
     /** Exclusive; null: open-ended. */
     validTo: timestamp('valid_to', { withTimezone: true, mode: 'string' }),
+    /** What was granted, per metric (GRANT_METRICS), in the metric's unit. */
+    grants: jsonb('grants').$type<Grants>().notNull().default({}),
+    /** The allocation system's id (PUT /directory/allocations); null for rows made before the directory sync. */
+    directoryId: text('directory_id'),
+    active: boolean('active').notNull().default(true),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   },
   (t) => [
@@ -31,6 +39,8 @@ export const allocations = pgTable(
     // The project's latest allocation of a kind valid at a time: one index probe, no sort.
     index('allocations_project_latest').on(t.projectId, t.kind, t.validFrom.desc(), t.createdAt.desc(), t.id.desc()),
     index('allocations_openstack_project_id').on(sql`(${t.payload} -> 'openstack' ->> 'project_id')`).where(sql`kind = 'openstack'`),
+    uniqueIndex('allocations_directory_id').on(t.directoryId),
+    directoryIdCheck('allocations', t.directoryId),
     index('allocations_openstack_project_name').on(sql`(${t.payload} -> 'openstack' ->> 'project_name')`).where(sql`kind = 'openstack'`),
   ],
 );

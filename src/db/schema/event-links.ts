@@ -34,7 +34,8 @@ export const resourceUsageEventLinks = pgTable(
     index('resource_usage_event_links_status_time').on(t.status, t.eventTime.desc(), t.eventId.desc()),
     index('resource_usage_event_links_project_time').on(t.projectId, t.eventTime.desc()),
     index('resource_usage_event_links_user').on(t.userId),
-    index('resource_usage_event_links_allocation').on(t.allocationId),
+    // Balances: the links of one allocation in a time range (the boundary days of its validity).
+    index('resource_usage_event_links_allocation_time').on(t.allocationId, t.eventTime),
   ],
 );
 export type EventLinkRow = typeof resourceUsageEventLinks.$inferSelect;

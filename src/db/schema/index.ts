@@ -4,4 +4,7 @@ export * from './projects.ts';
 export * from './users.ts';
 export * from './allocations.ts';
 export * from './event-links.ts';
+export * from './operator-sessions.ts';
+export * from './allocation-charges.ts';
+export * from './directory-sync-runs.ts';
 export * from './alerts.ts';

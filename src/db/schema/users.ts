@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { directoryIdCheck } from './directory-columns.ts';
 import { projects } from './projects.ts';
 
 /**
@@ -15,6 +16,10 @@ export const users = pgTable(
     externalId: text('external_id'),
     email: text('email'),
     username: text('username'),
+    /** The allocation system's id (PUT /directory/users); null for rows made before the directory sync. */
+    directoryId: text('directory_id'),
+    active: boolean('active').notNull().default(true),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
     /** What `_pbs_project_default` means for this user's jobs. */
     defaultProjectId: uuid('default_project_id').references(() => projects.id, { onDelete: 'set null' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
@@ -24,6 +29,8 @@ export const users = pgTable(
     uniqueIndex('users_email_lower').on(sql`lower(${t.email})`),
     uniqueIndex('users_username').on(t.username),
     index('users_default_project').on(t.defaultProjectId),
+    uniqueIndex('users_directory_id').on(t.directoryId),
+    directoryIdCheck('users', t.directoryId),
   ],
 );
 export type User = typeof users.$inferSelect;

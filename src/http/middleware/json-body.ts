@@ -1,11 +1,52 @@
 import { createMiddleware } from 'hono/factory';
+import { BAD_TEXT_MESSAGE, findBadText } from '../../contracts/safe-text.ts';
+import { formatPath } from '../../contracts/problem.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../problem.ts';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
-/** Read at most `max` bytes of the body: over the limit is refused as soon as it is known, never buffered whole. */
-async function readLimited(req: Request, max: number): Promise<Uint8Array> {
+/** Deepest nesting of arrays and objects a JSON body may have (every contract needs far fewer). */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x5b, 0x7b]);
+const CLOSE = new Set([0x5d, 0x7d]);
+
+/**
+ * Follows the nesting depth of JSON text chunk by chunk (brackets outside strings), so a body nested
+ * deeper than the cap is refused while it streams in, before any parser sees it. Multi-byte UTF-8
+ * sequences never hold these ASCII bytes, so the bytes can be scanned as they come.
+ */
+export class JsonDepthScanner {
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(private readonly max = MAX_JSON_DEPTH) {}
+
+  /** False as soon as the depth passes the cap. */
+  feed(chunk: Uint8Array): boolean {
+    for (const byte of chunk) {
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (byte === BACKSLASH) this.escaped = true;
+        else if (byte === QUOTE) this.inString = false;
+      } else if (byte === QUOTE) this.inString = true;
+      else if (OPEN.has(byte)) {
+        if (++this.depth > this.max) return false;
+      } else if (CLOSE.has(byte)) this.depth--;
+    }
+    return true;
+  }
+}
+
+/**
+ * Read at most `max` bytes of the body: over the limit is refused as soon as it is known, never buffered
+ * whole. `onChunk` sees each chunk as it arrives and may refuse the body by throwing.
+ */
+export async function readLimited(req: Request, max: number, onChunk?: (chunk: Uint8Array) => void): Promise<Uint8Array> {
   const tooLarge = () => new ApiError({ code: 'payload_too_large', detail: `the body exceeds ${max} bytes` });
   const declared = req.headers.get('content-length');
   if (declared !== null && Number(declared) > max) throw tooLarge();
@@ -17,9 +58,12 @@ async function readLimited(req: Request, max: number): Promise<Uint8Array> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > max) {
+    try {
+      if (size > max) throw tooLarge();
+      onChunk?.(value);
+    } catch (err) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge();
+      throw err;
     }
     chunks.push(value);
   }
@@ -33,7 +77,8 @@ async function readLimited(req: Request, max: number): Promise<Uint8Array> {
 }
 
 /**
- * For JSON routes: 415 unless the body is JSON, 413 over `maxBytes`, 400 if it does not parse.
+ * For JSON routes: 415 unless the body is JSON, 413 over `maxBytes`, 400 if it does not parse or nests
+ * deeper than MAX_JSON_DEPTH, 422 naming the field if a string (or key) holds a NUL or a lone surrogate.
  * The parsed value is handed to the route's validator through Hono's body cache.
  */
 export function jsonBody(maxBytes: (c: { var: AppEnv['Variables'] }) => number) {
@@ -42,12 +87,22 @@ export function jsonBody(maxBytes: (c: { var: AppEnv['Variables'] }) => number) 
     if (!JSON_TYPE.test(type)) {
       throw new ApiError({ code: 'unsupported_media_type', detail: `send Content-Type: application/json (got '${type || 'none'}')` });
     }
-    const bytes = await readLimited(c.req.raw, maxBytes(c));
+    const depth = new JsonDepthScanner();
+    const bytes = await readLimited(c.req.raw, maxBytes(c), (chunk) => {
+      if (!depth.feed(chunk)) {
+        throw new ApiError({ code: 'malformed_json', detail: `the body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels` });
+      }
+    });
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
     } catch (err) {
       throw new ApiError({ code: 'malformed_json', detail: `the body is not valid JSON: ${(err as Error).message}` });
+    }
+    const bad = findBadText(parsed);
+    if (bad) {
+      const path = formatPath(bad) || 'body';
+      throw new ApiError({ code: 'validation_failed', detail: `1 invalid field: ${path}`, errors: [{ path, message: BAD_TEXT_MESSAGE }] });
     }
     c.req.bodyCache.json = Promise.resolve(parsed);
     await next();

@@ -4,6 +4,7 @@
  * (`parseBlock`, run by accounting-worker.ts; accounting-threads.ts hands the blocks out).
  */
 import type { JobRecord } from '../../contracts/job-record.ts';
+import { type PackedUsage, PbsUsageFold } from '../../contracts/pbs-usage.ts';
 import { type AccountingLineOptions, type AccountingLineResult, parseAccountingBytes, writeAccountingBytes } from '../pbs/accounting-line.ts';
 import { jsonRoomFor } from '../pbs/json-bytes.ts';
 import { type Line, lineText } from '../pbs/line-reader.ts';
@@ -76,6 +77,8 @@ export interface ParseBlockTask {
   fromMs: number;
   toMs: number;
   maxLineBytes: number;
+  /** Fold the block's records (`GET /v1/usage`) instead of serialising them: the result carries `usage`, no NDJSON. */
+  fold?: boolean;
 }
 
 export interface ParseBlockResult {
@@ -88,6 +91,43 @@ export interface ParseBlockResult {
   malformed: number;
   /** The first malformed examples (at most 20, as SourceStats keeps). */
   examples: string[];
+  /** A folding task's groups and totals (PbsUsageFold `packed`), to merge into the request's fold. */
+  usage?: PackedUsage;
+}
+
+/**
+ * Fold a block's records (the PBS transform of contracts/pbs-usage.ts) as the main thread would read
+ * them (readAccountingLine), handing back only the block's groups: a few hundred small objects where
+ * /v1/jobs would have sent megabytes of NDJSON.
+ */
+export function foldBlock(task: ParseBlockTask): ParseBlockResult {
+  const { file, firstLine, maxLineBytes } = task;
+  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+  const stats = newStats();
+  const origin = { file, line: 0 };
+  const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
+  const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
+  const fold = new PbsUsageFold();
+  let n = firstLine;
+  for (let start = 0; start < bytes.length; n++) {
+    let nl = bytes.indexOf(10, start);
+    if (nl === -1) nl = bytes.length;
+    line.start = start;
+    line.end = nl;
+    start = nl + 1;
+    const record = readAccountingLine(line, false, n, file, origin, parse, maxLineBytes, stats);
+    if (record !== null) fold.add(record);
+  }
+  const usage = fold.packed();
+  return {
+    ndjson: null,
+    written: 0,
+    count: usage.totals.records,
+    skipped: stats.skipped,
+    malformed: stats.malformed,
+    examples: stats.malformed_examples,
+    usage,
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { addAbortSignal, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { JobRecord } from '../../contracts/job-record.ts';
+import type { PbsUsageFold } from '../../contracts/pbs-usage.ts';
 import type { AccountingLineOptions } from '../pbs/accounting-line.ts';
 import { DEFAULT_MAX_LINE_BYTES, type Line, readLineBatches } from '../pbs/line-reader.ts';
 import { accountingDaysForWindow, assertTimeZone, dayFileName } from '../pbs/local-time.ts';
@@ -188,6 +189,16 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
           readBytes: pool.blockBytes,
           reuseBuffer: true,
         }),
+      fold: async (window: Window, stats: SourceStats, signal: AbortSignal, fold: PbsUsageFold): Promise<void> => {
+        const blocks = readDays(
+          window,
+          stats,
+          signal,
+          (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes, fold }),
+          { readBytes: pool.blockBytes, reuseBuffer: true },
+        );
+        for await (const _ of blocks); // folding yields nothing: the groups went into `fold`
+      },
     }),
   };
 }

@@ -7,6 +7,7 @@
 import type { BlockSlot, ParsePool } from '../parse-pool.ts';
 import { type NdjsonBlock, noteMalformed, type SourceStats, type Window } from '../source.ts';
 import type { ParseBlockResult } from './accounting-lines.ts';
+import type { PbsUsageFold } from '../../contracts/pbs-usage.ts';
 
 export interface ThreadedReadOptions {
   pool: ParsePool;
@@ -14,6 +15,8 @@ export interface ThreadedReadOptions {
   stats: SourceStats;
   signal: AbortSignal;
   maxLineBytes: number;
+  /** Fold the blocks into this (`GET /v1/usage`) instead of serialising them: nothing is yielded. */
+  fold?: PbsUsageFold;
 }
 
 /** What the splitter found: whole lines for a thread, or a line this thread settles itself. */
@@ -97,7 +100,7 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineByte
 export async function* parseInThreads(
   chunks: AsyncIterable<Uint8Array>,
   input: { name: string; lines: number },
-  { pool, window, stats, signal, maxLineBytes }: ThreadedReadOptions,
+  { pool, window, stats, signal, maxLineBytes, fold }: ThreadedReadOptions,
 ): AsyncGenerator<NdjsonBlock> {
   const fromMs = window.from.getTime();
   const toMs = window.to.getTime();
@@ -122,6 +125,11 @@ export async function* parseInThreads(
     stats.skipped += result.skipped;
     for (const example of result.examples) noteMalformed(stats, example);
     stats.malformed += result.malformed - result.examples.length;
+    if (result.usage) {
+      fold?.mergePacked(result.usage);
+      pool.releaseSlot(next.slot);
+      return null;
+    }
     if (result.count === 0 || result.ndjson !== null) {
       // Nothing to write, or written to the thread's own memory (a block larger than a slot): the slot is free now.
       pool.releaseSlot(next.slot);
@@ -149,7 +157,7 @@ export async function* parseInThreads(
         }
         const firstLine = input.lines + 1;
         input.lines += piece.lines;
-        const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes });
+        const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes, fold: fold !== undefined });
         task.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
         queue.push({ task, slot });
       } else {

@@ -4,7 +4,7 @@ import { outcomeOf } from '../../../src/alerts/deliver.ts';
 import { alertFingerprint } from '../../../src/alerts/fingerprint.ts';
 import { jsonPayload, slackEscape } from '../../../src/alerts/notification.ts';
 import { type AlertObservations, allocationAlerts, evaluateRules, lagDays } from '../../../src/alerts/rules.ts';
-import type { AllocationShare } from '../../../src/reporting/allocation-share-source.ts';
+import type { AllocationShare } from '../../../src/reporting/allocation-balances.ts';
 
 const quiet: AlertObservations = {
   lastCompleteDay: '2026-03-10',

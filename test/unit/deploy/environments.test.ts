@@ -76,6 +76,9 @@ describe('wrangler.toml environments and deploy:setup', () => {
     // Not repeated in the file: wrangler 4 inherits triggers (and main, rules, observability) into environments.
     expect(resolved.triggers.crons).toEqual(raw.triggers.crons);
     expect(resolved.name).toBe(`${top.name}-${env}`);
+    // The CPU limit the collector was measured against (docs/collection.md) holds in every environment.
+    expect(top.limits?.cpu_ms).toBe(300_000);
+    expect(resolved.limits).toEqual(top.limits);
   });
 
   it('puts every secret key of the configuration, and only those', () => {

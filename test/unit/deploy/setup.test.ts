@@ -6,7 +6,7 @@
  * keeps every key.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,7 +106,8 @@ describe('npm run deploy:setup against a stand-in of Cloudflare and the local ga
     neonConfig.fetchEndpoint = db.sqlUrl;
     const sql = neon(db.databaseUrl);
     const applied = (await sql.query('select count(*)::int as n from drizzle.__drizzle_migrations')) as { n: number }[];
-    expect(applied[0]!.n).toBe(5);
+    const journal = JSON.parse(readFileSync(new URL('../../../drizzle/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] };
+    expect(applied[0]!.n).toBe(journal.entries.length);
     const tables = (await sql.query(
       "select to_regclass('public.resource_usage_events')::text as events, to_regclass('public.resource_usage_event_links')::text as links",
     )) as { events: string | null; links: string | null }[];
@@ -129,10 +130,10 @@ describe('npm run deploy:setup against a stand-in of Cloudflare and the local ga
     expect(second.code, second.out).toBe(0);
     const secondRequests = api.requests.slice(requestsAfterFirst);
     expect(secondRequests.filter((r) => r.startsWith('POST ') && r.endsWith('/queues'))).toEqual([]);
-    expect(api.queues.size).toBe(4);
+    expect(api.queues.size).toBe(6);
     expect(worker.secrets).toEqual(before);
     for (const value of before.values()) expect(second.out).not.toContain(value);
-    expect(second.out).toMatch(/queues: 0 created, 4 already there/);
+    expect(second.out).toMatch(/queues: 0 created, 6 already there/);
     expect(second.out).toMatch(/secrets: 1 given, 0 generated, 5 kept/);
     expect(worker.uploads).toBe(uploadsAfterFirst + 1);
     // Production was never touched.

@@ -20,6 +20,23 @@ describe('usage CSV (RFC 4180)', () => {
     ]);
   });
 
+  it('neutralises text cells a spreadsheet would run as a formula (OWASP: a leading single quote); numbers stay numbers', () => {
+    expect(['=HYPERLINK("http://evil.example","x")', '+1', '-2+3', '@SUM(A1)', '\tx', '\rx', 'a=b', "'quoted"].map(csvField)).toEqual([
+      `"'=HYPERLINK(""http://evil.example"",""x"")"`,
+      "'+1",
+      "'-2+3",
+      "'@SUM(A1)",
+      "'\tx",
+      `"'\rx"`,
+      'a=b',
+      "'quoted",
+    ]);
+    expect([-1, 0, 1e21].map(csvField)).toEqual(['-1', '0', '1e+21']);
+    const row = { bucket_start: '2026-01-01T00:00:00Z', cluster: '=cmd|" /C calc"!A0', unmapped: false, events: 1, unmapped_events: 0 };
+    const csv = usageCsv({ from: '', to: '', bucket: 'day', group_by: ['cluster'], rows: [row as unknown as UsageRow] });
+    expect(csv.split('\r\n')[1]!.split(',')[1]).toBe(`"'=cmd|"" /C calc""!A0"`);
+  });
+
   it('a header line with the columns of the grouping, one CRLF-ended line per row', () => {
     const metrics = Object.fromEntries(METRIC_KEYS.map((k, i) => [k, i * 1.5])) as Record<(typeof METRIC_KEYS)[number], number>;
     const row: UsageRow = {

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BackfillRequestSchema, BackfillResponseSchema, ClusterCollectionStatusSchema, MAX_BACKFILL_DAYS } from '../../../contracts/collection.ts';
 import { CollectionRunSchema } from '../../../db/row-schemas.ts';
 import { requireAdminKey } from '../../middleware/auth.ts';
+import { jsonBody } from '../../middleware/json-body.ts';
 import { type ApiRouteConfig, apiRoute } from '../../operations.ts';
 import { ADMIN_KEY_SCHEME } from '../../security.ts';
 
@@ -49,10 +50,11 @@ export const backfillRoute = apiRoute({
   operationId: 'backfillCollection',
   method: 'post',
   path: '/admin/collection/backfill',
+  middleware: [requireAdminKey, jsonBody(() => 16 * 1024)] as const,
   summary: `Collect a range of UTC days again (at most ${MAX_BACKFILL_DAYS}); safe to repeat`,
   request: { body: { required: true, content: { 'application/json': { schema: BackfillRequestSchema } } } },
   responses: {
     202: { description: 'Queued', content: { 'application/json': { schema: BackfillResponseSchema } } },
   },
-  problems: [400, 404, 422, 503],
+  problems: [400, 404, 413, 415, 422, 503],
 });

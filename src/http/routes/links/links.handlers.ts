@@ -19,7 +19,9 @@ export const unresolved: RouteHandler<typeof listUnresolvedRoute, AppEnv> = asyn
   try {
     return c.json(await listUnresolved(c.var.services.db, c.req.valid('query')), 200);
   } catch (err) {
-    if (err instanceof BadCursorError) throw new ApiError({ code: 'bad_request', detail: `cursor: ${err.message}` });
+    if (err instanceof BadCursorError) {
+      throw new ApiError({ code: 'bad_request', detail: `cursor: ${err.message}`, errors: [{ path: 'cursor', message: err.message }] });
+    }
     throw err;
   }
 };

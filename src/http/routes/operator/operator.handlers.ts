@@ -1,13 +1,16 @@
 import type { Context, Handler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { listAlerts } from '../../../alerts/store.ts';
+import { isSessionRevoked, revokeSession } from '../../../db/queries/operator-sessions.ts';
 import { log } from '../../../lib/log.ts';
 import { operatorOverview } from '../../../reporting/operator-overview.ts';
 import type { AppEnv } from '../../app-env.ts';
 import { bearerToken } from '../../middleware/auth.ts';
 import { matchesAnyKey } from '../../middleware/constant-time.ts';
+import { readLimited } from '../../middleware/json-body.ts';
+import { ApiError } from '../../problem.ts';
 import { overviewPage, PAGE_PATH, pageUrl, signInPage } from './page.ts';
-import { issueSession, SESSION_COOKIE, SESSION_PATH, SESSION_TTL_SECONDS, verifySession } from './session.ts';
+import { issueSession, SESSION_COOKIE, SESSION_PATH, SESSION_TTL_SECONDS, verifiedSession } from './session.ts';
 import { pageCsp } from './styles.ts';
 
 type C = Context<AppEnv>;
@@ -56,7 +59,9 @@ async function authenticate(c: C): Promise<'none' | 'ok' | 'bad-key' | 'bad-sess
   }
   const token = getCookie(c, SESSION_COOKIE);
   if (token === undefined) return 'none';
-  return (await verifySession(token, keys)) ? 'ok' : 'bad-session';
+  const session = await verifiedSession(token, keys);
+  if (!session || (await isSessionRevoked(c.var.services.db, session.nonce))) return 'bad-session';
+  return 'ok';
 }
 
 /** CSRF: a state-changing POST must come from this origin (SameSite=Strict keeps the cookie off the others). */
@@ -70,9 +75,13 @@ function fromAnotherSite(c: C): boolean {
 /** The url-encoded form, or why it cannot be read. */
 async function readForm(c: C): Promise<URLSearchParams | 413 | 415> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(c.req.header('content-type') ?? '')) return 415;
-  if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return 413;
-  const body = await c.req.arrayBuffer();
-  return body.byteLength > MAX_FORM_BYTES ? 413 : new URLSearchParams(new TextDecoder().decode(body));
+  // Streamed through the same limiter as every JSON body: a chunked body of any size stops at MAX_FORM_BYTES.
+  try {
+    return new URLSearchParams(new TextDecoder().decode(await readLimited(c.req.raw, MAX_FORM_BYTES)));
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'payload_too_large') return 413;
+    throw err;
+  }
 }
 
 /** GET /operator: the overview when signed in (session cookie or `Authorization: Bearer`), else the sign-in form. */
@@ -121,6 +130,9 @@ export const signIn: Handler<AppEnv> = async (c) => {
 /** POST /operator/sign-out: the cookie is cleared, back to the sign-in form. */
 export const signOut: Handler<AppEnv> = async (c) => {
   if (fromAnotherSite(c)) return page(c, signInPage({ cluster: null, message: MESSAGES.crossSite }), 403);
+  // Revoked server-side: a copy of the cookie kept elsewhere no longer signs anyone in.
+  const session = await verifiedSession(getCookie(c, SESSION_COOKIE), c.var.services.config.ADMIN_API_KEY);
+  if (session) await revokeSession(c.var.services.db, session.nonce, session.expiresAt);
   deleteCookie(c, SESSION_COOKIE, { path: SESSION_PATH, secure: isHttps(c), httpOnly: true, sameSite: 'Strict' });
   c.header('Cache-Control', 'no-store');
   return c.redirect(PAGE_PATH, 303);

@@ -7,6 +7,7 @@ import { html, raw } from 'hono/html';
 import type { Alert } from '../../../contracts/alert.ts';
 import { LINK_REASONS } from '../../../contracts/event-link.ts';
 import type { ClusterOverview, OperatorOverview, RunSummary, UnresolvedOverview } from '../../../reporting/operator-overview.ts';
+import { allocationsSection } from './allocations-section.ts';
 import { renderUsageChart } from './chart.ts';
 import { SESSION_PATH, SESSION_TTL_SECONDS } from './session.ts';
 import { STYLE } from './styles.ts';
@@ -216,7 +217,16 @@ ${o.cluster ? html`<a href="${PAGE_PATH}">all clusters</a>` : null}
 </header>
 <main>
 ${alertsSection(alerts)}
-${isEmpty(o) ? emptyState(o) : [collectionSection(o), unresolvedSection(o.unresolved, o.usage.days), usageSection(o)]}
+${
+  isEmpty(o)
+    ? [emptyState(o), allocationsSection(o.allocations, o.waiting, o.usage.days)]
+    : [
+        collectionSection(o),
+        allocationsSection(o.allocations, o.waiting, o.usage.days),
+        unresolvedSection(o.unresolved, o.usage.days),
+        usageSection(o),
+      ]
+}
 </main>`,
   );
 }

@@ -5,7 +5,9 @@
  * `zeus-operator-session/v1.<expires>.<nonce>` keyed by the admin key the operator signed in with.
  * A token is valid while it has not expired and its signature matches one of the configured
  * ADMIN_API_KEY values, compared in full for every key (no early exit, so the time taken does not
- * tell which byte or key differed). Removing a key from ADMIN_API_KEY thus ends its sessions.
+ * tell which byte or key differed). Removing a key from ADMIN_API_KEY thus ends its sessions. An
+ * expiry later than now + SESSION_TTL_SECONDS is refused (no token this code issues has one), and
+ * sign-out records the token's nonce as revoked in the database (operator_session_revocations).
  */
 export const SESSION_COOKIE = 'zeus_operator';
 export const SESSION_PATH = '/operator';
@@ -40,7 +42,18 @@ export async function issueSession(adminKey: string, now = new Date(), ttlSecond
   return `v1.${expires}.${nonce}.${base64url(signature)}`;
 }
 
-/** Whether `token` was issued with one of `adminKeys` and has not expired. */
+/** The verified session's nonce and expiry (ISO), for revocation; undefined when the token is not valid. */
+export async function verifiedSession(
+  token: string | undefined,
+  adminKeys: readonly string[],
+  now = new Date(),
+): Promise<{ nonce: string; expiresAt: string } | undefined> {
+  if (!(await verifySession(token, adminKeys, now))) return undefined;
+  const [, expires, nonce] = TOKEN.exec(token ?? '') as unknown as [string, string, string];
+  return { nonce, expiresAt: new Date(Number(expires) * 1000).toISOString() };
+}
+
+/** Whether `token` was issued with one of `adminKeys`, has not expired, and expires no later than now + the TTL. */
 export async function verifySession(token: string | undefined, adminKeys: readonly string[], now = new Date()): Promise<boolean> {
   const m = TOKEN.exec(token ?? '');
   if (!m) return false;
@@ -53,5 +66,6 @@ export async function verifySession(token: string | undefined, adminKeys: readon
     for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ (given[i] ?? 0);
     matched |= diff === 0 ? 1 : 0;
   }
-  return matched === 1 && Number(expires) > now.getTime() / 1000;
+  const nowSeconds = now.getTime() / 1000;
+  return matched === 1 && Number(expires) > nowSeconds && Number(expires) <= nowSeconds + SESSION_TTL_SECONDS;
 }

@@ -46,6 +46,14 @@ a { color: #0969da; }
 .chart .bar:hover .seg { opacity: 0.8; }
 .swatch { width: 12px; height: 12px; display: block; margin-top: 3px; }
 .legend tr.unmapped td { background: #fff8e5; }
+.grant-bar { vertical-align: middle; margin-right: 6px; }
+.grant-bar .track { fill: #eaeef2; }
+.grant-bar .used-ok { fill: var(--ok); }
+.grant-bar .used-high { fill: #d4a72c; }
+.grant-bar .used-over { fill: var(--bad); }
+.grant-bar .mark { stroke: var(--fg); stroke-width: 1.5; }
+.allocations tr.level-over td:last-child { color: var(--bad); font-weight: 600; }
+.allocations tr.level-high td:last-child { color: var(--warn); font-weight: 600; }
 .sign-in { max-width: 420px; margin: 12vh auto; }
 .sign-in label { display: block; font-weight: 600; margin: 12px 0 4px; }
 .sign-in input { width: 100%; }
