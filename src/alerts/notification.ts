@@ -11,7 +11,8 @@ export async function notificationId(alert: Pick<Alert, 'fingerprint' | 'state' 
   return `msg_${[...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-export const notifiedAlert = (a: Alert): NotifiedAlert => ({
+/** What a notification carries of an alert (an `Alert` has more); also the `format: "json"` body as it is. */
+export const notifiedAlert = (a: NotifiedAlert): NotifiedAlert => ({
   fingerprint: a.fingerprint,
   rule: a.rule,
   state: a.state,
@@ -24,17 +25,7 @@ export const notifiedAlert = (a: Alert): NotifiedAlert => ({
 });
 
 /** `format: "json"`: the alert as it is stored. */
-export const jsonPayload = (a: NotifiedAlert) => ({
-  fingerprint: a.fingerprint,
-  rule: a.rule,
-  state: a.state,
-  severity: a.severity,
-  labels: a.labels,
-  summary: a.summary,
-  first_seen: a.first_seen,
-  last_seen: a.last_seen,
-  resolved_at: a.resolved_at,
-});
+export const jsonPayload = notifiedAlert;
 
 /** Slack's mrkdwn: &, < and > are control characters (links, mentions) and must be escaped. */
 export const slackEscape = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');

@@ -183,7 +183,13 @@ describe('JSON bodies', () => {
 describe('PostgreSQL data errors that slip through', () => {
   it('SQLSTATE classes 22 and 54 answer 422 problem+json, never 500', async () => {
     const config = parseConfig(env as unknown as Record<string, unknown>);
-    const services = { config, db: createDb(config), mappingQueue: env.MAPPING_QUEUE, collectQueue: env.COLLECT_QUEUE, alertsQueue: env.ALERTS_QUEUE };
+    const services = {
+      config,
+      db: createDb(config),
+      mappingQueue: env.MAPPING_QUEUE,
+      collectQueue: env.COLLECT_QUEUE,
+      alertsQueue: env.ALERTS_QUEUE,
+    };
     const app = createApp(() => services);
     // Routes that run a statement the database refuses for its data, through the real driver and the app's error handler.
     app.get('/probe/22', async (c) => c.json((await db.execute(sql`SELECT ${'0000-01-01'}::timestamptz AS t`)).rows));
