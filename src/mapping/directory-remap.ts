@@ -3,7 +3,7 @@ import type { MappingMessage } from '../contracts/mapping-message.ts';
 import { type Database, driverError } from '../db/client.ts';
 import { log } from '../lib/log.ts';
 import { DAY_MS } from '../lib/utc-day.ts';
-import { affectedEvents, type DirectoryError, type FullSync, syncDirectory } from './directory-sync.ts';
+import { affectedDays, type DirectoryError, type FullSync, MAX_REMAP_IDS, syncDirectory } from './directory-sync.ts';
 import { requestEventsRemap, requestRemap } from './remap.ts';
 
 export type SyncOutcome =
@@ -15,8 +15,9 @@ export type SyncOutcome =
   | { status: 'queue_failed'; result: SyncResult };
 
 /**
- * The directory verb: store a batch (syncDirectory), then send the events whose links it can alter to the mapping
- * queue (affectedEvents): by id, or — past MAX_REMAP_IDS — every event of the UTC days they fall on.
+ * The directory verb: store a batch (syncDirectory, which selects the events whose links it can alter in the same
+ * request), then send those events to the mapping queue: by id, or — past MAX_REMAP_IDS — every event of the UTC
+ * days they fall on (affectedDays).
  */
 export async function syncAndRemap(
   deps: { db: Database; queue: Queue<MappingMessage> },
@@ -32,18 +33,18 @@ export async function syncAndRemap(
     throw err;
   }
   if (!outcome.ok) return { status: 'invalid', errors: outcome.errors };
-  const { changed, ...counts } = outcome.write;
+  const { changed, affected, ...counts } = outcome.write;
   const result: SyncResult = { ...counts, remap_queued: 0, remap_days: 0 };
   try {
-    const affected = await affectedEvents(deps.db, changed);
-    if (affected.kind === 'ids') {
-      result.remap_queued = await requestEventsRemap(deps.queue, affected.ids);
+    if (affected.length <= MAX_REMAP_IDS) {
+      result.remap_queued = await requestEventsRemap(deps.queue, affected);
     } else {
-      for (const day of affected.days) {
+      const days = await affectedDays(deps.db, changed);
+      for (const day of days) {
         const from = `${day}T00:00:00.000Z`;
         await requestRemap(deps.queue, { from, to: new Date(Date.parse(from) + DAY_MS).toISOString() });
       }
-      result.remap_days = affected.days.length;
+      result.remap_days = days.length;
     }
   } catch (err) {
     log.error('directory: re-mapping could not be queued', { kind, error: String(err) });
