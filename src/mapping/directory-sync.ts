@@ -60,15 +60,17 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
       ? sql`, runs AS (INSERT INTO ${directorySyncRuns} (run, kind, directory_id)
         SELECT ${full.run}, ${kind}, x.id FROM x ON CONFLICT DO NOTHING)`
       : sql``;
-  // The list a full sync keeps active: this request's ids, and those the earlier requests of its run recorded.
-  const named =
+  // Not named by the list a full sync keeps active: this request's ids, and those the earlier requests of its run
+  // recorded (a row with no directory id is named by none). Two NOT EXISTS at the top of the WHERE, each an
+  // anti-join: one over a UNION, or under an OR, would be a subplan run per stored row.
+  const unnamed =
     full.run === undefined
-      ? sql`SELECT 1 FROM x WHERE x.id = t.directory_id`
-      : sql`SELECT 1 FROM x WHERE x.id = t.directory_id UNION ALL
-          SELECT 1 FROM ${directorySyncRuns} r WHERE r.run = ${full.run} AND r.kind = ${kind} AND r.directory_id = t.directory_id`;
+      ? sql`NOT EXISTS (SELECT 1 FROM x WHERE x.id = t.directory_id)`
+      : sql`NOT EXISTS (SELECT 1 FROM x WHERE x.id = t.directory_id) AND NOT EXISTS (
+          SELECT 1 FROM ${directorySyncRuns} r WHERE r.run = ${full.run} AND r.kind = ${kind} AND r.directory_id = t.directory_id)`;
   const deactivate = deactivating
     ? sql`, deact AS (UPDATE ${plan.table} t SET active = false, updated_at = now()
-        WHERE ${OK} AND t.active AND (t.directory_id IS NULL OR NOT EXISTS (${named}))
+        WHERE ${OK} AND t.active AND ${unnamed}
         RETURNING t.id),
       gone AS (DELETE FROM ${directorySyncRuns} r WHERE ${OK} AND r.run = ${full.run ?? null} AND r.kind = ${kind})`
     : sql`, deact AS (SELECT NULL::uuid AS id WHERE false)`;
