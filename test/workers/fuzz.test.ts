@@ -2,7 +2,7 @@ import { exports } from 'cloudflare:workers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeEvent, uniqueId } from '../support/events.ts';
-import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY } from '../support/keys.ts';
+import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_READ_KEY } from '../support/keys.ts';
 import { storedFor } from './helpers.ts';
 
 /**
@@ -192,5 +192,44 @@ describe('fuzz: the Worker never answers 5xx, every 4xx is problem+json, refused
       ),
       { numRuns: FUZZ_RUNS },
     );
+  });
+
+  it('the directory, balance, metrics and alerts routes', async () => {
+    const kinds = ['projects', 'users', 'allocations'] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...kinds),
+        queryString(['active', 'project', 'limit', 'cursor', 'state']),
+        fc.oneof(fc.uuid().map(String), nasty.map(encode), rawPercent),
+        fc.oneof(
+          // Records with hostile fields (refused, or stored under ids nobody else uses).
+          fc
+            .record({
+              id: nasty,
+              name: nasty,
+              username: nasty,
+              email: nasty,
+              project_id: nasty,
+              valid_from: nasty,
+              grants: nastyJson,
+              payload: nastyJson,
+            })
+            .map((r) => JSON.stringify({ projects: [r], users: [r], allocations: [r] })),
+          nastyJson.map((v) => JSON.stringify(v) ?? 'null'),
+          nasty,
+        ),
+        contentType,
+        async (kind, q, id, body, type) => {
+          await expectSane(await send('PUT', `/directory/${kind}`, { key: TEST_ADMIN_KEY, type, body }), body.slice(0, 200));
+          await expectSane(await send('GET', `/directory/${kind}?${q}`, { key: TEST_ADMIN_KEY }), q);
+          await expectSane(await send('GET', `/allocations?${q}`, { key: TEST_READ_KEY }), q);
+          await expectSane(await send('GET', `/allocations/${id}/balance`, { key: TEST_READ_KEY }), id);
+          await expectSane(await send('GET', `/admin/alerts?${q}`, { key: TEST_ADMIN_KEY }), q);
+          await expectSane(await send('POST', `/admin/alerts/${id}/silence`, { key: TEST_ADMIN_KEY, type, body }), `${id} ${body.slice(0, 200)}`);
+        },
+      ),
+      { numRuns: FUZZ_RUNS },
+    );
+    await expectSane(await send('GET', '/metrics', { key: TEST_READ_KEY }), '/metrics');
   });
 });
