@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { pipeline, type Writable } from 'node:stream';
 import { constants as zlibConstants, createGzip } from 'node:zlib';
-import type { JobStreamSummary } from '../contracts/job-record.ts';
+import type { JobRecord, JobStreamSummary } from '../contracts/job-record.ts';
 import { PbsUsageFold } from '../contracts/pbs-usage.ts';
 import type { StreamErrorLine } from '../contracts/relay-api.ts';
 import { type JobSource, type NdjsonBlock, type NdjsonOut, newStats, type Window } from './source.ts';
@@ -226,8 +226,7 @@ export function streamJobs(
           continue;
         }
         for await (const record of source.jobs(window, stats, signal)) {
-          const end = record.end === null ? NaN : Date.parse(record.end);
-          if (!(end >= from && end < to)) {
+          if (!endsIn(record, from, to)) {
             stats.skipped++;
             continue;
           }
@@ -235,13 +234,7 @@ export function streamJobs(
         }
         signal.throwIfAborted();
       }
-      const summary: Omit<JobStreamSummary, 'count'> = {
-        malformed: stats.malformed,
-        skipped: stats.skipped,
-        inputs: stats.inputs,
-        malformed_examples: stats.malformed_examples.slice(0, 20),
-      };
-      return summary;
+      return summaryOf(stats);
     },
     signal,
     stalledMs,
@@ -279,8 +272,7 @@ export function streamUsage(
           for await (const record of source.jobs(window, stats, signal)) {
             // Nothing is written until the end: the abort (a client gone) is looked for here.
             signal.throwIfAborted();
-            const end = record.end === null ? NaN : Date.parse(record.end);
-            if (!(end >= from && end < to)) {
+            if (!endsIn(record, from, to)) {
               stats.skipped++;
               continue;
             }
@@ -292,19 +284,28 @@ export function streamUsage(
       out.source = 'usage';
       for (const line of fold.lines()) await out.record(line);
       const { jobs, records } = fold.totals;
-      return {
-        jobs,
-        records,
-        malformed: stats.malformed,
-        skipped: stats.skipped,
-        inputs: stats.inputs,
-        malformed_examples: stats.malformed_examples.slice(0, 20),
-      } satisfies Omit<JobStreamSummary, 'count'> & { jobs: number; records: number };
+      return { jobs, records, ...summaryOf(stats) } satisfies Omit<JobStreamSummary, 'count'> & { jobs: number; records: number };
     },
     signal,
     stalledMs,
     encoding,
   );
+}
+
+/** Whether a job's `end` lies in [from, to) (epoch ms); a job without an end never does. */
+function endsIn(record: JobRecord, from: number, to: number): boolean {
+  const end = record.end === null ? NaN : Date.parse(record.end);
+  return end >= from && end < to;
+}
+
+/** The summary fields both job routes report from a source's counters. */
+function summaryOf(stats: ReturnType<typeof newStats>): Omit<JobStreamSummary, 'count'> {
+  return {
+    malformed: stats.malformed,
+    skipped: stats.skipped,
+    inputs: stats.inputs,
+    malformed_examples: stats.malformed_examples.slice(0, 20),
+  };
 }
 
 export function errorMessage(err: unknown): string {
