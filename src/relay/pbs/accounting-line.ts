@@ -1,4 +1,5 @@
 import type { JobRecord } from '../../contracts/job-record.ts';
+import { type PbsUsageFold, utcDayOf } from '../../contracts/pbs-usage.ts';
 import { locateAccountingHeader, locatePlainHeader, PayloadReader } from './line-tokenizer.ts';
 import { asciiBytes, putAsciiString, putBytes, putNumber } from './json-bytes.ts';
 import { deriveJobResources, type JobResources, RESOURCE_ATTRIBUTES } from './resources.ts';
@@ -74,6 +75,9 @@ const EXIT_STATUS_TORQUE = payload.slot('exit_status');
 const RUN_COUNT = payload.slot('run_count');
 const EXEC_HOST = payload.slot('exec_host');
 
+/** The resources of the line being written or folded: one object, line after line; exec_host is written from the line. */
+const scratch = { into: {} as JobResources, execHostText: false };
+
 /** An epoch attribute: null for 0, undefined when missing, NaN when not an epoch. */
 function epochOf(slot: number): number | null | undefined {
   const digits = payload.digits(slot); // the usual value, read in place
@@ -122,7 +126,7 @@ function readPlainLine(bytes: Buffer, start: number, stop: number): 'E' | 'R' | 
   const payloadStart = idEnd < stop ? idEnd + 1 : stop;
   const first = payloadStart < stop ? bytes[payloadStart]! : 0;
   // A payload that starts with anything but a printable character is left to the full reading.
-  if (!(first > 32 && first < 127 && payload.readBytes(bytes, start, payloadStart, stop))) return null;
+  if (!(first > 32 && first < 127 && payload.readBytes(bytes, payloadStart, stop))) return null;
   plainIdEnd = idEnd;
   return type === 69 ? 'E' : 'R';
 }
@@ -173,6 +177,39 @@ export function writeAccountingBytes(
     return bad ?? putRecordJson(read, bytes, start + 22, plainIdEnd, origin, out, at);
   }
   return read ?? parseAccountingLine(bytes.toString('utf8', start, end), origin, options);
+}
+
+/**
+ * {@link parseAccountingBytes}, with the record of a plain ASCII line added to `fold` straight from its
+ * values (what PbsUsageFold.add reads of the record, without building it): returns true. Any other line
+ * gives what parseAccountingBytes gives (a record among them, for the caller to fold).
+ */
+export function foldAccountingBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  origin: LineOrigin,
+  options: AccountingLineOptions,
+  fold: PbsUsageFold,
+): true | AccountingLineResult {
+  const read = readPlainLine(bytes, start, stopOf(bytes, start, end));
+  if (read !== 'E' && read !== 'R') return read ?? parseAccountingLine(bytes.toString('utf8', start, end), origin, options);
+  const bad = readTimes(read, options);
+  if (bad) return bad;
+  const resources = deriveJobResources(payload, scratch);
+  fold.addJob(
+    read === 'E',
+    times.end === null ? null : utcDayOf(times.end),
+    text(payload.get(PROJECT)),
+    text(payload.get(USER)),
+    walltimeUsed(resources),
+    resources.walltime_requested_seconds,
+    resources.cpu_time_seconds,
+    resources.ncpus,
+    resources.ngpus,
+    resources.mem_requested_bytes,
+  );
+  return true;
 }
 
 /** {@link isArrayParent} on the ID `bytes[from, to)`. */
@@ -295,7 +332,7 @@ const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 
   Uint8Array,
   Uint8Array,
 ];
-const K_NUMBERS = [
+const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_USED, K_VMEM_USED, K_MEM_REQUESTED, K_NCPUS, K_NGPUS, K_NODES] = [
   'walltime_used_seconds',
   'walltime_requested_seconds',
   'cpu_time_seconds',
@@ -306,7 +343,7 @@ const K_NUMBERS = [
   'ncpus',
   'ngpus',
   'nodes',
-].map(key);
+].map(key) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
 const K_EXEC_HOST = key('exec_host');
 const K_EXIT_STATUS = key('exit_status');
 const K_RUN_COUNT = key('run_count');
@@ -333,7 +370,7 @@ function putRecordJson(
   out: Uint8Array,
   at: number,
 ): number {
-  const resources = deriveJobResources(payload);
+  const resources = deriveJobResources(payload, scratch);
   let o = putBytes(out, at, JOB_ID);
   o = putAsciiString(out, o, bytes, idFrom, idTo);
   o = payload.putJson(USER, out, putBytes(out, o, K_USER), true);
@@ -347,19 +384,16 @@ function putRecordJson(
   o = putTime(out, putBytes(out, o, K_ETIME), times.etime);
   o = putTime(out, putBytes(out, o, K_START), times.start);
   o = putTime(out, putBytes(out, o, K_END), times.end);
-  const numbers = [
-    walltimeUsed(resources),
-    resources.walltime_requested_seconds,
-    resources.cpu_time_seconds,
-    resources.cpu_percent,
-    resources.mem_used_bytes,
-    resources.vmem_used_bytes,
-    resources.mem_requested_bytes,
-    resources.ncpus,
-    resources.ngpus,
-    resources.nodes,
-  ];
-  for (let k = 0; k < numbers.length; k++) o = putNumber(out, putBytes(out, o, K_NUMBERS[k]!), numbers[k]!);
+  o = putNumber(out, putBytes(out, o, K_WALLTIME_USED), walltimeUsed(resources));
+  o = putNumber(out, putBytes(out, o, K_WALLTIME_REQUESTED), resources.walltime_requested_seconds);
+  o = putNumber(out, putBytes(out, o, K_CPU_TIME), resources.cpu_time_seconds);
+  o = putNumber(out, putBytes(out, o, K_CPU_PERCENT), resources.cpu_percent);
+  o = putNumber(out, putBytes(out, o, K_MEM_USED), resources.mem_used_bytes);
+  o = putNumber(out, putBytes(out, o, K_VMEM_USED), resources.vmem_used_bytes);
+  o = putNumber(out, putBytes(out, o, K_MEM_REQUESTED), resources.mem_requested_bytes);
+  o = putNumber(out, putBytes(out, o, K_NCPUS), resources.ncpus);
+  o = putNumber(out, putBytes(out, o, K_NGPUS), resources.ngpus);
+  o = putNumber(out, putBytes(out, o, K_NODES), resources.nodes);
   o = payload.putJson(EXEC_HOST, out, putBytes(out, o, K_EXEC_HOST), false);
   o = putNumber(out, putBytes(out, o, K_EXIT_STATUS), exitStatus());
   o = putNumber(out, putBytes(out, o, K_RUN_COUNT), payload.count(RUN_COUNT));

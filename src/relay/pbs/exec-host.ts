@@ -16,7 +16,45 @@ const SLOT_ITEM = /^(\d+)(?:-(\d+))?$/;
  */
 export function parseExecHost(value: string | undefined | null): ExecHost | null {
   if (value == null) return null;
-  return parseExecHostFast(value) ?? parseExecHostFull(value);
+  // Printable ASCII is read in its bytes (scanExecHost); anything else, and what that scan leaves, in full.
+  if (/^[\x21-\x7e]+$/.test(value)) {
+    const bytes = Buffer.from(value, 'latin1');
+    const scanned = scanExecHost(bytes, 0, bytes.length);
+    if (scanned === false) return null;
+    if (scanned === true) {
+      const hosts: string[] = [];
+      for (let h = 0; h < scan.hosts; h++) hosts.push(value.slice(scan.starts[h], scan.ends[h]));
+      return { hosts, cores: scan.cores };
+    }
+  }
+  return parseExecHostFull(value);
+}
+
+/** What {@link execHostCounts} answers: the distinct hosts of exec_host and its cores. */
+export interface ExecHostCounts {
+  hosts: number;
+  cores: number;
+}
+
+const counts: ExecHostCounts = { hosts: 0, cores: 0 };
+
+/**
+ * {@link parseExecHost}'s host count and cores for the ASCII value `bytes[start, end)`, without making a
+ * string (unless the scan leaves the value to the full reading): one object, reused by the next call.
+ */
+export function execHostCounts(bytes: Buffer, start: number, end: number): ExecHostCounts | null {
+  const scanned = scanExecHost(bytes, start, end);
+  if (scanned === false) return null;
+  if (scanned === undefined) {
+    const full = parseExecHostFull(bytes.toString('latin1', start, end));
+    if (full === null) return null;
+    counts.hosts = full.hosts.length;
+    counts.cores = full.cores;
+    return counts;
+  }
+  counts.hosts = scan.hosts;
+  counts.cores = scan.cores;
+  return counts;
 }
 
 /** Distinct hosts in order: a list while it is short, a Set once it is not (Torque lists every core). */
@@ -36,61 +74,89 @@ class HostList {
   }
 }
 
+/** At most this many distinct hosts are told apart by {@link scanExecHost}; more go to the full reading. */
+const MAX_SCANNED_HOSTS = 16;
+
+/** What the last {@link scanExecHost} found: the distinct hosts (their first `[start, end)`), and the cores. */
+const scan = { hosts: 0, cores: 0, starts: new Int32Array(MAX_SCANNED_HOSTS), ends: new Int32Array(MAX_SCANNED_HOSTS) };
+
+/** `bytes[a, a + length)` = `bytes[b, b + length)`. */
+function sameRange(bytes: Uint8Array, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (bytes[a + k] !== bytes[b + k]) return false;
+  return true;
+}
+
+/** Count the host `bytes[from, to)` into `scan` unless it is there already; false when there is no room. */
+function addHost(bytes: Uint8Array, from: number, to: number): boolean {
+  const length = to - from;
+  // The previous part's host first: Torque ≤ 4 lists one part per core of the same host.
+  for (let h = scan.hosts - 1; h >= 0; h--) {
+    if (scan.ends[h]! - scan.starts[h]! === length && sameRange(bytes, scan.starts[h]!, from, length)) return true;
+  }
+  if (scan.hosts === MAX_SCANNED_HOSTS) return false;
+  scan.starts[scan.hosts] = from;
+  scan.ends[scan.hosts] = to;
+  scan.hosts++;
+  return true;
+}
+
 /**
- * One pass over the grammar PBS writes, no trimming, no long digit runs. `undefined` hands the value to
- * {@link parseExecHostFull} (which decides), so this only has to be right where it answers.
+ * One pass over the grammar PBS writes, no trimming, no long digit runs, over `bytes[start, end)`:
+ * true with `scan` filled, false for a value that is unreadable (parseExecHost's null). `undefined`
+ * hands the value to {@link parseExecHostFull} (which decides), so this only has to be right where it
+ * answers.
  */
-function parseExecHostFast(value: string): ExecHost | null | undefined {
-  const n = value.length;
-  if (n === 0 || !isPlain(value.charCodeAt(0)) || !isPlain(value.charCodeAt(n - 1))) return undefined;
-  const hosts = new HostList();
+function scanExecHost(bytes: Uint8Array, start: number, end: number): boolean | undefined {
+  if (end === start || !isPlain(bytes[start]!) || !isPlain(bytes[end - 1]!)) return undefined;
+  scan.hosts = 0;
   let cores = 0;
-  let i = 0;
+  let i = start;
   for (;;) {
     // host: up to `/`, `+` or the end; never empty
-    const start = i;
+    const from = i;
     let c = 0;
-    while (i < n && (c = value.charCodeAt(i)) !== 47 && c !== 43) i++;
-    if (i === start) return null;
-    hosts.add(value.slice(start, i));
-    if (i === n || c === 43) {
+    while (i < end && (c = bytes[i]!) !== 47 && c !== 43) i++;
+    if (i === from) return false;
+    if (!addHost(bytes, from, i)) return undefined;
+    if (i === end || c === 43) {
       cores += 1; // a bare host name: one slot
     } else {
       // after `/`: `idx*count`, or slots `a[-b]` joined by `,`, up to `+` or the end
       i++;
       let first = true;
       for (;;) {
-        const from = readDigits(value, i);
-        if (from < 0) return undefined;
+        const low = readDigits(bytes, i, end);
+        if (low < 0) return undefined;
         i = digitsEnd;
-        c = i < n ? value.charCodeAt(i) : 43;
+        c = i < end ? bytes[i]! : 43;
         if (c === 42 && first) {
-          const count = readDigits(value, i + 1);
+          const count = readDigits(bytes, i + 1, end);
           if (count < 0) return undefined;
           i = digitsEnd;
-          if (i < n && value.charCodeAt(i) !== 43) return undefined;
+          if (i < end && bytes[i] !== 43) return undefined;
           cores += count;
           break;
         }
         first = false;
-        let to = from;
+        let high = low;
         if (c === 45) {
-          to = readDigits(value, i + 1);
-          if (to < 0) return undefined;
+          high = readDigits(bytes, i + 1, end);
+          if (high < 0) return undefined;
           i = digitsEnd;
-          c = i < n ? value.charCodeAt(i) : 43;
+          c = i < end ? bytes[i]! : 43;
         }
-        if (to < from) return null;
-        cores += to - from + 1;
+        if (high < low) return false;
+        cores += high - low + 1;
         if (c === 43) break;
         if (c !== 44) return undefined;
         i++;
       }
     }
-    if (i >= n) break;
+    if (i >= end) break;
     i++; // `+`
   }
-  return { hosts: hosts.hosts, cores };
+  scan.cores = cores;
+  return true;
 }
 
 /** Printable ASCII other than space: nothing String#trim would remove. */
@@ -99,12 +165,12 @@ const isPlain = (c: number) => c > 32 && c < 127;
 /** Where the last {@link readDigits} stopped. */
 let digitsEnd = 0;
 
-/** 1 to 15 digits at `at` (always a safe integer), their end in `digitsEnd`; -1 when there are none or more. */
-function readDigits(value: string, at: number): number {
+/** 1 to 15 digits at `at` (before `end`; always a safe integer), their end in `digitsEnd`; -1 when there are none or more. */
+function readDigits(bytes: Uint8Array, at: number, end: number): number {
   let v = 0;
   let i = at;
-  for (; i < value.length; i++) {
-    const d = value.charCodeAt(i) - 48;
+  for (; i < end; i++) {
+    const d = bytes[i]! - 48;
     if (d < 0 || d > 9) break;
     v = v * 10 + d;
   }
@@ -112,7 +178,8 @@ function readDigits(value: string, at: number): number {
   return i === at || i - at > 15 ? -1 : v;
 }
 
-function parseExecHostFull(value: string): ExecHost | null {
+/** The whole grammar, lenient (trimmed, split on `+`): what scanExecHost leaves to it, and the reference it is tested against. */
+export function parseExecHostFull(value: string): ExecHost | null {
   if (value.trim() === '') return null;
   const hosts = new Set<string>();
   let cores = 0;

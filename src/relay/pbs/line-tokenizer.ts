@@ -134,6 +134,22 @@ export function locatePlainHeader(bytes: Uint8Array, start: number, end: number)
   return i === start + 22 ? -1 : i;
 }
 
+/**
+ * Whether the four bytes of `word` hold a space, a tab, a byte outside ASCII or (with `eq`) an `=`: a
+ * byte equal to b makes `(x ^ b…) - 0x01…` borrow into its top bit (the classic test for a zero byte;
+ * it may also flag a byte above a true match, never one when there is none).
+ */
+function wordStops(word: number, eq: boolean): boolean {
+  const space = word ^ 0x20202020;
+  const tab = word ^ 0x09090909;
+  let hits = ((space - 0x01010101) & ~space) | ((tab - 0x01010101) & ~tab) | word;
+  if (eq) {
+    const equals = word ^ 0x3d3d3d3d;
+    hits |= (equals - 0x01010101) & ~equals;
+  }
+  return (hits & 0x80808080) !== 0;
+}
+
 /** A declared key, by name or by its {@link PayloadReader.slot}. */
 type Key = string | number;
 
@@ -172,11 +188,9 @@ export class PayloadReader {
   private view: DataView | null = null;
   private readonly starts: Int32Array;
   private readonly ends: Int32Array;
-  /** The line read, as a string (bytes: decoded when first needed); positions are in `bytes`, less `base`. */
+  /** The payload read as a string (null when read in its bytes: values are decoded one at a time). */
   private text: string | null = '';
   private bytes: Buffer = Buffer.alloc(0);
-  private base = 0;
-  private lineEnd = 0;
   private inBytes = false;
 
   constructor(keys: Iterable<string>) {
@@ -201,7 +215,6 @@ export class PayloadReader {
   read(text: string, from = 0): void {
     this.text = text;
     this.inBytes = false;
-    this.base = 0;
     const starts = this.starts;
     const ends = this.ends;
     starts.fill(-1);
@@ -276,16 +289,14 @@ export class PayloadReader {
   }
 
   /**
-   * Read the payload `bytes[from, end)` of the line `bytes[lineStart, end)`, the same way. False (and
+   * Read the payload `bytes[from, end)`, the same way (positions are then positions in `bytes`). False (and
    * nothing to get) when the payload is not all ASCII: decode the line and {@link read} it instead.
    */
-  readBytes(bytes: Buffer, lineStart: number, from: number, end: number): boolean {
+  readBytes(bytes: Buffer, from: number, end: number): boolean {
     if (bytes !== this.bytes || this.view === null) this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const view = this.view;
     const keyBytes = this.keyBytes;
     this.bytes = bytes;
-    this.base = lineStart;
-    this.lineEnd = end;
     this.text = null;
     this.inBytes = true;
     const starts = this.starts;
@@ -299,8 +310,10 @@ export class PayloadReader {
         i++;
         continue;
       }
-      // The token runs to the next space or tab; its first `=` splits the key off.
+      // The token runs to the next space or tab; its first `=` splits the key off. Four bytes at a time
+      // while none of them is one of those or outside ASCII (wordStops), then byte by byte.
       let stop = i;
+      while (stop + 4 <= end && !wordStops(view.getUint32(stop, true), true)) stop += 4;
       for (; stop < end; stop++) {
         c = bytes[stop]!;
         if (c === 61 || (c <= 32 && (c === 32 || c === 9))) break;
@@ -316,7 +329,9 @@ export class PayloadReader {
         continue;
       }
       const eq = stop;
-      for (stop++; stop < end; stop++) {
+      stop++;
+      while (stop + 4 <= end && !wordStops(view.getUint32(stop, true), false)) stop += 4;
+      for (; stop < end; stop++) {
         c = bytes[stop]!;
         if (c <= 32 && (c === 32 || c === 9)) break;
         seen |= c;
@@ -393,6 +408,35 @@ export class PayloadReader {
     return v;
   }
 
+  /**
+   * `inBytes` over the value of `key` in the payload's bytes when it was read in its bytes (no string
+   * is made), else `inText` over `get(key)`; undefined when the key is absent.
+   */
+  value<T>(key: Key, inBytes: (bytes: Buffer, start: number, end: number) => T, inText: (value: string) => T): T | undefined {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    if (start < 0) return undefined;
+    return this.inBytes ? inBytes(this.bytes, start, this.ends[slot]!) : inText(this.text!.slice(start, this.ends[slot]!));
+  }
+
+  /** `get(key)?.includes(needle)` for an ASCII needle, without making the string. */
+  includes(key: Key, needle: string): boolean {
+    const slot = this.slotOf(key);
+    const start = this.starts[slot]!;
+    if (start < 0) return false;
+    const end = this.ends[slot]!;
+    if (!this.inBytes) return this.text!.slice(start, end).includes(needle);
+    const bytes = this.bytes;
+    const first = needle.charCodeAt(0);
+    for (let i = start; i + needle.length <= end; i++) {
+      if (bytes[i] !== first) continue;
+      let k = 1;
+      while (k < needle.length && bytes[i + k] === needle.charCodeAt(k)) k++;
+      if (k === needle.length) return true;
+    }
+    return false;
+  }
+
   /** `parseCount(get(key))`, read in place when the value is plain digits. */
   count(key: Key): number | null {
     const digits = this.digits(key);
@@ -441,9 +485,9 @@ export class PayloadReader {
 
   /** Part of the line last read, by position (for a line read as bytes, positions in those bytes). */
   slice(from: number, to: number): string {
-    // ASCII: latin1 decodes it as UTF-8 would, only quicker, and byte positions are string positions.
-    this.text ??= this.bytes.toString('latin1', this.base, this.lineEnd);
-    return this.text.slice(from - this.base, to - this.base);
+    // ASCII: latin1 decodes it as UTF-8 would, only quicker. Only the part asked for: decoding the whole
+    // line (hundreds of bytes) for a value of a few was most of what a parse thread allocated.
+    return this.inBytes ? this.bytes.toString('latin1', from, to) : this.text!.slice(from, to);
   }
 
   /** A declared key's slot: it names the key to the other methods, without looking it up again. */

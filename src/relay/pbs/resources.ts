@@ -1,4 +1,4 @@
-import { type ExecVnode, parseExecHost, parseExecVnode } from './exec-host.ts';
+import { type ExecHostCounts, type ExecVnode, execHostCounts, parseExecHost, parseExecVnode } from './exec-host.ts';
 import { PayloadReader } from './line-tokenizer.ts';
 import { parseCount, parseDuration, parseSize } from './values.ts';
 
@@ -125,7 +125,9 @@ export interface JobResources {
 }
 
 /**
- * Derive the resource fields of a job (docs/relay.md, "PBS input formats"), by attribute name:
+ * Derive the resource fields of a job (docs/relay.md, "PBS input formats"), by attribute name, into
+ * `options.into` when given (a parser reusing one object line after line), with `exec_host` null
+ * when `options.execHostText` is false (a caller that writes it from the line itself):
  * - ncpus: `Resource_List.ncpus`, else `total_execution_slots`, else nodes × ppn, else the cores of
  *   exec_host (else Σ exec_vnode ncpus); and never fewer than the cores exec_host lists: Torque keeps a
  *   default `Resource_List.ncpus=1` beside `nodes=1:ppn=4` (XDMoD vector "TORQUE 5.0.1").
@@ -138,9 +140,8 @@ export interface JobResources {
  *   `Resource_List.pmem` × ncpus (what the scheduler reserves for the job), else null.
  * - walltime_used: `resources_used.walltime` only; the caller falls back to end − start.
  */
-export function deriveJobResources(attrs: Attributes): JobResources {
-  const execHostText = attrs.get('exec_host') ?? null;
-  const execHost = parseExecHost(execHostText);
+export function deriveJobResources(attrs: Attributes, options: { into?: JobResources; execHostText?: boolean } = {}): JobResources {
+  const execHost = execHostOf(attrs);
   // exec_vnode and the nodes spec are parsed only when a field needs them (undefined: not yet).
   let vnode: ExecVnode | null | undefined;
   let spec: NodesSpec | null | undefined;
@@ -155,7 +156,8 @@ export function deriveJobResources(attrs: Attributes): JobResources {
   let ngpus = countOf(attrs, 'Resource_List.ngpus');
   if (ngpus === null) {
     // Without the word, no chunk names ngpus: no need to parse exec_vnode for it.
-    if (vnode === undefined && attrs.get('exec_vnode')?.includes('ngpus')) vnode = parseExecVnode(attrs.get('exec_vnode'));
+    const named = attrs instanceof PayloadReader ? attrs.includes('exec_vnode', 'ngpus') : attrs.get('exec_vnode')?.includes('ngpus');
+    if (vnode === undefined && named) vnode = parseExecVnode(attrs.get('exec_vnode'));
     ngpus = vnode?.ngpus ?? countOf(attrs, 'Resource_List.gpus');
   }
   if (ngpus === null) {
@@ -163,7 +165,7 @@ export function deriveJobResources(attrs: Attributes): JobResources {
     ngpus = spec?.gpus ?? 0;
   }
 
-  let nodes = execHost && execHost.hosts.length > 0 ? execHost.hosts.length : countOf(attrs, 'unique_node_count');
+  let nodes = execHost && execHost.hosts > 0 ? execHost.hosts : countOf(attrs, 'unique_node_count');
   if (nodes === null) {
     if (vnode === undefined) vnode = parseExecVnode(attrs.get('exec_vnode'));
     nodes = vnode?.hosts.length || null;
@@ -179,17 +181,28 @@ export function deriveJobResources(attrs: Attributes): JobResources {
     memRequested = vnode?.memBytes ?? pmemTotal(attrs, ncpus);
   }
 
-  return {
-    walltime_used_seconds: durationOf(attrs, 'resources_used.walltime'),
-    walltime_requested_seconds: durationOf(attrs, 'Resource_List.walltime'),
-    cpu_time_seconds: durationOf(attrs, 'resources_used.cput'),
-    cpu_percent: nonNegative(attrs, 'resources_used.cpupercent'),
-    mem_used_bytes: sizeOf(attrs, 'resources_used.mem'),
-    vmem_used_bytes: sizeOf(attrs, 'resources_used.vmem'),
-    mem_requested_bytes: memRequested,
-    ncpus,
-    ngpus,
-    nodes,
-    exec_host: execHostText,
-  };
+  const out = options.into ?? ({} as JobResources);
+  out.walltime_used_seconds = durationOf(attrs, 'resources_used.walltime');
+  out.walltime_requested_seconds = durationOf(attrs, 'Resource_List.walltime');
+  out.cpu_time_seconds = durationOf(attrs, 'resources_used.cput');
+  out.cpu_percent = nonNegative(attrs, 'resources_used.cpupercent');
+  out.mem_used_bytes = sizeOf(attrs, 'resources_used.mem');
+  out.vmem_used_bytes = sizeOf(attrs, 'resources_used.vmem');
+  out.mem_requested_bytes = memRequested;
+  out.ncpus = ncpus;
+  out.ngpus = ngpus;
+  out.nodes = nodes;
+  out.exec_host = options.execHostText === false ? null : (attrs.get('exec_host') ?? null);
+  return out;
+}
+
+/** exec_host's distinct hosts and cores; from a PayloadReader read in its bytes, without making a string. */
+function execHostOf(attrs: Attributes): ExecHostCounts | null {
+  if (attrs instanceof PayloadReader) return attrs.value('exec_host', execHostCounts, execHostCountsOfText) ?? null;
+  return execHostCountsOfText(attrs.get('exec_host'));
+}
+
+function execHostCountsOfText(value: string | undefined): ExecHostCounts | null {
+  const parsed = parseExecHost(value);
+  return parsed && { hosts: parsed.hosts.length, cores: parsed.cores };
 }

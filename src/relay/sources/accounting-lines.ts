@@ -5,7 +5,13 @@
  */
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { type PackedUsage, PbsUsageFold } from '../../contracts/pbs-usage.ts';
-import { type AccountingLineOptions, type AccountingLineResult, parseAccountingBytes, writeAccountingBytes } from '../pbs/accounting-line.ts';
+import {
+  type AccountingLineOptions,
+  type AccountingLineResult,
+  foldAccountingBytes,
+  parseAccountingBytes,
+  writeAccountingBytes,
+} from '../pbs/accounting-line.ts';
 import { jsonRoomFor } from '../pbs/json-bytes.ts';
 import { type Line, lineText } from '../pbs/line-reader.ts';
 import { newStats, noteMalformed, type SourceStats } from '../source.ts';
@@ -77,8 +83,11 @@ export interface ParseBlockTask {
   fromMs: number;
   toMs: number;
   maxLineBytes: number;
-  /** Fold the block's records (`GET /v1/usage`) instead of serialising them: the result carries `usage`, no NDJSON. */
-  fold?: boolean;
+  /**
+   * Fold the block's records (`GET /v1/usage`) instead of serialising them: the result carries `usage`,
+   * no NDJSON. The request's number (see {@link foldBlock}).
+   */
+  fold?: number;
 }
 
 export interface ParseBlockResult {
@@ -95,10 +104,31 @@ export interface ParseBlockResult {
   usage?: PackedUsage;
 }
 
+/** At most this many groups kept by a thread for one request, and at most this many requests' folds kept. */
+const MAX_KEPT_GROUPS = 4096;
+const MAX_KEPT_FOLDS = 4;
+const folds = new Map<number, PbsUsageFold>();
+
+/**
+ * The fold a thread keeps for a request's blocks: its groups (and their keys) are found again block
+ * after block, and only the sums go back (packed() empties them). Bounded: a request's fold is started
+ * afresh past MAX_KEPT_GROUPS groups, and only the last MAX_KEPT_FOLDS requests' folds are kept.
+ */
+function requestFold(request: number): PbsUsageFold {
+  let fold = folds.get(request);
+  if (fold === undefined || fold.kept > MAX_KEPT_GROUPS) {
+    folds.delete(request);
+    if (folds.size >= MAX_KEPT_FOLDS) folds.delete(folds.keys().next().value!);
+    folds.set(request, (fold = new PbsUsageFold()));
+  }
+  return fold;
+}
+
 /**
  * Fold a block's records (the PBS transform of contracts/pbs-usage.ts) as the main thread would read
  * them (readAccountingLine), handing back only the block's groups: a few hundred small objects where
- * /v1/jobs would have sent megabytes of NDJSON.
+ * /v1/jobs would have sent megabytes of NDJSON. A plain line's record is folded from its values
+ * (foldAccountingBytes), never built.
  */
 export function foldBlock(task: ParseBlockTask): ParseBlockResult {
   const { file, firstLine, maxLineBytes } = task;
@@ -107,16 +137,25 @@ export function foldBlock(task: ParseBlockTask): ParseBlockResult {
   const origin = { file, line: 0 };
   const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
   const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
-  const fold = new PbsUsageFold();
-  let n = firstLine;
-  for (let start = 0; start < bytes.length; n++) {
-    let nl = bytes.indexOf(10, start);
-    if (nl === -1) nl = bytes.length;
-    line.start = start;
-    line.end = nl;
-    start = nl + 1;
-    const record = readAccountingLine(line, false, n, file, origin, parse, maxLineBytes, stats);
-    if (record !== null) fold.add(record);
+  const fold = requestFold(task.fold ?? 0);
+  try {
+    let n = firstLine;
+    for (let start = 0; start < bytes.length; n++) {
+      let nl = bytes.indexOf(10, start);
+      if (nl === -1) nl = bytes.length;
+      line.start = start;
+      line.end = nl;
+      start = nl + 1;
+      if (!worthParsing(line, false, n, file, maxLineBytes, stats)) continue;
+      origin.line = n;
+      const folded = foldAccountingBytes(bytes, line.start, line.end, origin, parse, fold);
+      if (folded === true) continue;
+      const record = recordOf(folded, n, file, stats);
+      if (record !== null) fold.add(record);
+    }
+  } catch (err) {
+    folds.delete(task.fold ?? 0); // sums of part of the block: never to be packed with the next one
+    throw err;
   }
   const usage = fold.packed();
   return {

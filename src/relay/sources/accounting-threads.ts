@@ -90,6 +90,8 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineByte
   else if (restBytes > 0) yield { kind: 'unfinished' };
 }
 
+let foldRequests = 0;
+
 /**
  * The window's records of one day file as NDJSON blocks, parsed on the pool's threads with two blocks
  * in flight per thread, taken back in order. Each block travels in one of the pool's slots of shared
@@ -108,6 +110,8 @@ export async function* parseInThreads(
   /** Blocks on their way back, and the lines this thread settles, in file order. */
   const queue: (Pending | { line: number; kind: 'oversized' | 'unfinished' })[] = [];
   const maxInFlight = pool.size * 2;
+  /** This read's number for the threads' folds (0: not folding). */
+  const foldRequest = fold === undefined ? 0 : ++foldRequests;
   const settle = async (): Promise<NdjsonBlock | null> => {
     const next = queue.shift()!;
     if (!('task' in next)) {
@@ -157,7 +161,7 @@ export async function* parseInThreads(
         }
         const firstLine = input.lines + 1;
         input.lines += piece.lines;
-        const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes, fold: fold !== undefined });
+        const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes, fold: foldRequest });
         task.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
         queue.push({ task, slot });
       } else {

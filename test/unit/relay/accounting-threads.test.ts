@@ -15,7 +15,10 @@ import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
 import { newStats, type Window } from '../../../src/relay/source.ts';
 import { accountingLogSource } from '../../../src/relay/sources/accounting-log.ts';
 import { splitLines } from '../../../src/relay/sources/accounting-threads.ts';
-import { buildRelayBundle, RELAY_WORKER_SCRIPT } from '../../support/relay-process.ts';
+import { foldBlock, parseBlock } from '../../../src/relay/sources/accounting-lines.ts';
+import { PbsUsageFold } from '../../../src/contracts/pbs-usage.ts';
+
+import { buildRelayBundle, parseJobStream, RELAY_WORKER_SCRIPT } from '../../support/relay-process.ts';
 
 const TZ = 'Europe/Prague';
 const DAYS = ['2026-02-10', '2026-02-11'];
@@ -77,6 +80,39 @@ describe('parse threads serve what the main thread serves', () => {
     );
     expect(threadStats.malformed_examples.filter((e) => e.includes('line longer than'))).toHaveLength(2);
   }, 60_000);
+
+  it("a thread's fold, kept block after block and started afresh past its bound, hands back exactly each block's usage", async () => {
+    const dir = join(root, 'many-groups');
+    const users = Array.from({ length: 6000 }, (_, i) => `user${i}`);
+    await writeDemoAccountingLog({ dir, days: ['2026-02-10'], jobsPerDay: 20_000, timeZone: TZ, users, seed: 12 });
+    const { readFile } = await import('node:fs/promises');
+    const bytes = new Uint8Array(await readFile(join(dir, '20260210')));
+    const task = { file: '20260210', fromMs: Date.parse('2026-02-10T00:00:00Z'), toMs: Date.parse('2026-02-11T00:00:00Z'), maxLineBytes: 32 * 1024 };
+    // Blocks of whole lines, as the splitter cuts them; two requests' blocks interleaved on one thread.
+    const blocks: { bytes: Uint8Array; firstLine: number }[] = [];
+    for (let at = 0, line = 1; at < bytes.length; ) {
+      let end = bytes.indexOf(10, Math.min(at + 64 * 1024, bytes.length - 1)) + 1;
+      if (end === 0) end = bytes.length;
+      const block = bytes.subarray(at, end);
+      blocks.push({ bytes: block, firstLine: line });
+      for (const b of block) if (b === 10) line++;
+      at = end;
+    }
+    const merged = [new PbsUsageFold(), new PbsUsageFold()];
+    for (const block of blocks) {
+      for (const request of [901, 902]) merged[request - 901]!.mergePacked(structuredClone(foldBlock({ ...task, ...block, fold: request }).usage!));
+    }
+    const whole = new PbsUsageFold();
+    for (const block of blocks) {
+      const ndjson = parseBlock({ ...task, ...block }).ndjson!;
+      for (const r of parseJobStream(Buffer.from(ndjson).toString()).records) whole.add(r);
+    }
+    expect(whole.size).toBeGreaterThan(4096 * 2); // past the bound of a thread's fold, more than once
+    for (const fold of merged) {
+      expect(fold.lines()).toEqual(whole.lines());
+      expect(fold.totals).toEqual(whole.totals);
+    }
+  });
 
   it('cuts lines the same way whatever the read sizes (random chunking, against the line reader)', async () => {
     const random = mulberry32(5);

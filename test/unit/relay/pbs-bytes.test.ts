@@ -9,9 +9,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseAccountingBytes, parseAccountingLine, writeAccountingBytes } from '../../../src/relay/pbs/accounting-line.ts';
+import { foldAccountingBytes, parseAccountingBytes, parseAccountingLine, writeAccountingBytes } from '../../../src/relay/pbs/accounting-line.ts';
+import { PbsUsageFold } from '../../../src/contracts/pbs-usage.ts';
 import { jsonRoomFor, putNumber } from '../../../src/relay/pbs/json-bytes.ts';
-import { parseExecHost, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
+import { execHostCounts, parseExecHost, parseExecHostFull, parseExecVnode } from '../../../src/relay/pbs/exec-host.ts';
 import { readLineBatches } from '../../../src/relay/pbs/line-reader.ts';
 import { PayloadReader } from '../../../src/relay/pbs/line-tokenizer.ts';
 import { splitAccountingHeader, tokenizePayload } from '../../support/pbs-reference.ts';
@@ -155,6 +156,35 @@ describe('a line read in its bytes', () => {
     expect(written).toBeGreaterThan(1000);
   });
 
+  it('folds a line from its values as PbsUsageFold folds its record, and the same block after block', () => {
+    const keepEven = (end: number | null) => end !== null && end % 2 === 0;
+    for (const options of [{}, { keepEnd: keepEven }]) {
+      const fromValues = new PbsUsageFold();
+      const fromRecords = new PbsUsageFold();
+      const merged = new PbsUsageFold();
+      let folded = 0;
+      for (const [i, line] of allLines.entries()) {
+        const bytes = Buffer.from(`xx\n${line}\nyy`, 'utf8');
+        const origin = { file: 'f', line: i + 1 };
+        const expected = parseAccountingBytes(bytes, 3, bytes.length - 3, origin, options);
+        if (expected.kind === 'job') fromRecords.add(expected.record);
+        const result = foldAccountingBytes(bytes, 3, bytes.length - 3, origin, options, fromValues);
+        if (result === true) folded++;
+        else {
+          expect(result, line).toEqual(expected);
+          if (result.kind === 'job') fromValues.add(result.record);
+        }
+        // One fold taking block after block, as a parse thread's does: packed() hands back each block's sums once.
+        if (i % 97 === 96) merged.mergePacked(structuredClone(fromValues.packed()));
+      }
+      merged.mergePacked(structuredClone(fromValues.packed()));
+      expect(folded).toBeGreaterThan(300);
+      expect(merged.lines()).toEqual(fromRecords.lines());
+      expect(merged.totals).toEqual(fromRecords.totals);
+      expect(fromValues.size).toBe(0); // everything was packed
+    }
+  });
+
   it('writes numbers as JSON.stringify does', () => {
     const out = new Uint8Array(64);
     for (const n of [0, -0, 7, 10, 99, 100, -11, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 12.5, 0.1, 1e-7, null]) {
@@ -193,7 +223,7 @@ describe('PayloadReader', () => {
       const bytes = Buffer.from(`;;${p}`, 'utf8');
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the test asks whether the payload is all ASCII, control characters included
       const ascii = /^[\x00-\x7f]*$/.test(p);
-      const readAll = reader.readBytes(bytes, 0, 2, bytes.length);
+      const readAll = reader.readBytes(bytes, 2, bytes.length);
       const fromBytes = ascii ? [...keys].map((key) => reader.get(key)) : expected;
       if (readAll !== ascii || !isDeepStrictEqual(fromString, expected) || !isDeepStrictEqual(fromBytes, expected)) {
         expect({ p, readAll, fromString, fromBytes }).toEqual({ p, readAll: ascii, fromString: expected, fromBytes: expected });
@@ -275,6 +305,26 @@ describe('placement parsers', () => {
   it('exec_vnode: a vnode whose host is empty (`[2]`) still counts as a host', () => {
     expect(parseExecVnode('([2]:ncpus=1+a:ncpus=1)')).toEqual({ hosts: ['', 'a'], ncpus: 2, ngpus: null, memBytes: null });
     expect(parseExecVnode('(a:ncpus=1)+([2]:ncpus=1)+(a[1]:ncpus=1)')).toMatchObject({ hosts: ['a', ''] });
+  });
+
+  it('exec_host: the quick scan agrees with the full grammar wherever it answers, from a string and from bytes', () => {
+    const rand = mulberry32(5);
+    const pieces = ['n1', 'n2', 'node-3.a', 'x', '/', '/0', '/1', '*', '*4', '*0', '+', ',', '-', '-3', '0', '7', '15', ' ', 'é', ''];
+    let scanned = 0;
+    for (let k = 0; k < 20_000; k++) {
+      let value = '';
+      for (let n = 1 + Math.floor(rand() * 8); n > 0; n--) value += pieces[Math.floor(rand() * pieces.length)]!;
+      if (rand() < 0.3) value = Array.from({ length: 1 + Math.floor(rand() * 30) }, (_, i) => `h${Math.floor(rand() * 20)}/${i}`).join('+');
+      const full = parseExecHostFull(value);
+      expect(parseExecHost(value), value).toEqual(full);
+      if (/^[\x21-\x7e]+$/.test(value)) {
+        scanned++;
+        const bytes = Buffer.from(`a=${value} b`, 'latin1');
+        const counts = execHostCounts(bytes, 2, 2 + value.length);
+        expect(counts && { ...counts }, value).toEqual(full && { hosts: full.hosts.length, cores: full.cores });
+      }
+    }
+    expect(scanned).toBeGreaterThan(5000);
   });
 
   it('exec_host: many parts, many hosts, hosts repeated out of order', () => {
