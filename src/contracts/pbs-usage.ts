@@ -60,11 +60,21 @@ export interface UsageTotals {
 /** The numeric fields of UsageSums, in the order `packed()` writes them. */
 const PACKED_FIELDS = ['jobs', 'cpu', 'wall', 'wallRequested', 'coreSeconds', 'gpuSeconds', 'vcpus', 'ram'] as const;
 
-/** A fold's groups as `packed()` hands them to another thread. */
+/**
+ * What a fold added since its last `packed()`, as it goes to another thread: numbers, and each group's
+ * key only the first time that fold sends the group (a parse thread's fold sends its groups block after
+ * block; their keys, cloned and parsed per block, cost more than the parse).
+ */
 export interface PackedUsage {
-  /** Each group's key (JSON of [project, user, day]). */
+  /** The fold that packed it (its `source`): groups are numbered per fold. */
+  source: string;
+  /** The number of the first group in `keys`: the groups this fold sent before. */
+  first: number;
+  /** The keys (JSON of [project, user, day]) of groups `first`, `first` + 1, …, sent for the first time. */
   keys: string[];
-  /** 8 sums a group, in the order of `keys`. */
+  /** The numbers of the groups added to. */
+  groups: Int32Array;
+  /** 8 sums a group, in PACKED_FIELDS order, in the order of `groups`. */
   values: Float64Array;
   totals: UsageTotals;
 }
@@ -82,16 +92,28 @@ function compareGroups(a: UsageSums, b: UsageSums): number {
 
 /** A group as the fold keeps it: its sums, its key for packed() once made, whether packed() is to send it. */
 interface Group extends UsageSums {
-  key: string | undefined;
+  /** Its number in the fold (the order groups were made in). */
+  n: number;
   touched: boolean;
 }
 
+let foldsMade = 0;
+
 export class PbsUsageFold {
+  constructor(source = '') {
+    this.source = `${source}#${++foldsMade}`;
+  }
+
   /** The groups by day, project and user (looked up a line at a time: no key is built). */
   private readonly index = new Map<string, Map<string | null, Map<string | null, Group>>>();
-  /** The groups by packed() key, for mergePacked. */
-  private readonly byKey = new Map<string, Group>();
-  private keptGroups = 0;
+  /** The groups by their number. */
+  private readonly all: Group[] = [];
+  /** The groups whose keys packed() has sent. */
+  private keysSent = 0;
+  /** Per fold whose packed() were merged here: its groups by their number there. */
+  private readonly sources = new Map<string, Group[]>();
+  /** This fold's name in what it packs: `source` (the thread's, say) made unique. */
+  readonly source: string;
   /** The groups added to since the last packed(). */
   private touched: Group[] = [];
   private readonly counts: UsageTotals = { jobs: 0, records: 0, withoutEnd: 0 };
@@ -152,21 +174,29 @@ export class PbsUsageFold {
   }
 
   /**
-   * What was added since the last packed() (everything, the first time), packed for another thread:
-   * the groups' keys, and their sums in one Float64Array (8 a group, in PACKED_FIELDS order) that is
-   * transferred rather than copied object by object. Those sums then start again from 0, so one fold
-   * can take block after block (a parse thread's does, keeping its groups and their keys) and each
-   * packed() holds exactly one block's usage.
+   * What was added since the last packed() (everything, the first time), packed for another thread
+   * (PackedUsage): the groups' numbers, their sums in one Float64Array (in `room` when given and large
+   * enough), and the keys of groups not sent before. Those sums then start again from 0,
+   * so one fold can take block after block (a parse thread's does) and each packed() holds exactly one
+   * block's usage.
    */
-  packed(): PackedUsage {
+  packed(room?: Uint8Array): PackedUsage {
     const touched = this.touched;
     this.touched = [];
-    const keys: string[] = new Array(touched.length);
-    const values = new Float64Array(touched.length * 8);
+    const first = this.keysSent;
+    const keys: string[] = [];
+    for (let n = first; n < this.all.length; n++) keys.push(groupKey(this.all[n]!));
+    this.keysSent = this.all.length;
+    // In `room` (shared memory a block travels in) when it fits: a buffer of its own per block, moved to
+    // another thread, is freed only when that thread collects garbage, and they piled up by megabytes.
+    const size = touched.length;
+    const fits = room !== undefined && room.byteOffset % 8 === 0 && room.byteLength >= size * 68;
+    const values = fits ? new Float64Array(room.buffer, room.byteOffset, size * 8) : new Float64Array(size * 8);
+    const groups = fits ? new Int32Array(room.buffer, room.byteOffset + size * 64, size) : new Int32Array(size);
     let at = 0;
     for (let i = 0; i < touched.length; i++) {
       const g = touched[i]!;
-      keys[i] = g.key ??= groupKey(g);
+      groups[i] = g.n;
       // Field by field, by name: a loop over PACKED_FIELDS reads them by a variable key, several times slower.
       values[at] = g.jobs;
       values[at + 1] = g.cpu;
@@ -186,20 +216,26 @@ export class PbsUsageFold {
       withoutEnd: this.counts.withoutEnd - this.packedCounts.withoutEnd,
     };
     Object.assign(this.packedCounts, this.counts);
-    return { keys, values, totals };
+    return { source: this.source, first, keys, groups, values, totals };
   }
 
-  /** Add the groups of `packed()` (a parse thread's fold of one block). */
-  mergePacked({ keys, values, totals }: PackedUsage): void {
-    let at = 0;
+  /**
+   * Add what another fold packed (a parse thread's fold, one block). A fold's packs must come in the
+   * order it made them (a thread answers in order, and its blocks are merged in file order).
+   */
+  mergePacked({ source, first, keys, groups, values, totals }: PackedUsage): void {
+    let known = this.sources.get(source);
+    if (!known) this.sources.set(source, (known = []));
+    if (first !== known.length) throw new Error(`usage packed by ${source} merged out of order: group ${first} after ${known.length}`);
     for (const key of keys) {
-      let g = this.byKey.get(key);
-      if (!g) {
-        const [project, user, day] = JSON.parse(key) as [string | null, string | null, string];
-        g = this.group(day, project, user);
-        g.key = key;
-        this.byKey.set(key, g);
-      }
+      const [project, user, day] = JSON.parse(key) as [string | null, string | null, string];
+      known.push(this.find(day, project, user));
+    }
+    let at = 0;
+    for (let i = 0; i < groups.length; i++) {
+      const g = known[groups[i]!];
+      if (g === undefined) throw new Error(`usage packed by ${source} names group ${groups[i]} it never sent`);
+      this.touch(g);
       g.jobs += values[at]!;
       g.cpu += values[at + 1]!;
       g.wall += values[at + 2]!;
@@ -232,7 +268,7 @@ export class PbsUsageFold {
 
   /** Groups kept, whether packed() has emptied them or not: what the fold's memory grows with. */
   get kept(): number {
-    return this.keptGroups;
+    return this.all.length;
   }
 
   /** Groups added to since the last packed() (every group, for a fold never packed). */
@@ -242,7 +278,7 @@ export class PbsUsageFold {
 
   /** The running sums of those groups, in no particular order (for `merge` elsewhere). */
   sums(): UsageSums[] {
-    return this.touched.map(({ key: _key, touched: _touched, ...sums }) => sums);
+    return this.touched.map(({ n: _n, touched: _touched, ...sums }) => sums);
   }
 
   /** The usage lines, in a stable order (day, project, user). */
@@ -253,11 +289,15 @@ export class PbsUsageFold {
   /** The group, marked as added to since the last packed(). */
   private group(day: string, project: string | null, user: string | null): Group {
     const g = this.find(day, project, user);
+    this.touch(g);
+    return g;
+  }
+
+  private touch(g: Group): void {
     if (!g.touched) {
       g.touched = true;
       this.touched.push(g);
     }
-    return g;
   }
 
   private find(day: string, project: string | null, user: string | null): Group {
@@ -279,11 +319,11 @@ export class PbsUsageFold {
         gpuSeconds: 0,
         vcpus: 0,
         ram: 0,
-        key: undefined,
+        n: this.all.length,
         touched: false,
       };
       users.set(user, g);
-      this.keptGroups++;
+      this.all.push(g);
     }
     return g;
   }

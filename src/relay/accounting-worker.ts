@@ -18,6 +18,7 @@ port.on('message', ({ id, task }: ParseRequest) => {
     return;
   }
   // Memory of its own is moved to the main thread, not copied; the slot's shared memory needs neither.
-  const own = reply.result.ndjson ?? reply.result.usage?.values;
-  port.postMessage(reply, own ? [own.buffer as ArrayBuffer] : []);
+  const { ndjson, usage } = reply.result;
+  const own = [ndjson?.buffer, usage?.values.buffer, usage?.groups.buffer].filter((b) => b instanceof ArrayBuffer);
+  port.postMessage(reply, own);
 });

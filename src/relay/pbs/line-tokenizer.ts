@@ -162,6 +162,8 @@ interface Candidate {
 
 /** `a[from, from + length)` = `b[at, at + length)`, four bytes at a time. */
 function sameBytes(a: DataView, from: number, b: DataView, at: number, length: number): boolean {
+  // The last four bytes first: declared keys of a length share their start (`Resource_List.n…`), not their end.
+  if (length >= 4 && a.getUint32(from + length - 4) !== b.getUint32(at + length - 4)) return false;
   let m = 0;
   for (; m + 4 <= length; m += 4) if (a.getUint32(from + m) !== b.getUint32(at + m)) return false;
   for (; m < length; m++) if (a.getUint8(from + m) !== b.getUint8(at + m)) return false;
@@ -489,6 +491,18 @@ export class PayloadReader {
     // line (hundreds of bytes) for a value of a few was most of what a parse thread allocated.
     return this.inBytes ? this.bytes.toString('latin1', from, to) : this.text!.slice(from, to);
   }
+
+  /** The slots of `keys` (each declared), looked up once for the same array: a caller reading by name line after line asks for them per line. */
+  slotsOf(keys: readonly string[]): Int32Array {
+    if (keys !== this.slotsFor) {
+      this.slotTable = Int32Array.from(keys, (key) => this.slot(key));
+      this.slotsFor = keys;
+    }
+    return this.slotTable;
+  }
+
+  private slotsFor: readonly string[] | null = null;
+  private slotTable = new Int32Array(0);
 
   /** A declared key's slot: it names the key to the other methods, without looking it up again. */
   slot(key: string): number {

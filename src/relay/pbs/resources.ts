@@ -70,33 +70,70 @@ export function parseNodesSpec(value: string | undefined | null): NodesSpec | nu
 }
 
 /** The request-side nodes spec: `Resource_List.nodes`, else a Moab-style `nodect=1:ppn=24:gpu=4`. */
-function nodesSpecOf(attrs: Attributes): NodesSpec | null {
-  const nodes = parseNodesSpec(attrs.get('Resource_List.nodes'));
+function nodesSpecOf(): NodesSpec | null {
+  const nodes = parseNodesSpec(textOf(RL_NODES));
   if (nodes) return nodes;
-  const nodect = attrs.get('Resource_List.nodect');
+  const nodect = textOf(RL_NODECT);
   return nodect?.includes(':') ? parseNodesSpec(nodect) : null;
 }
 
-// The values by type. A PayloadReader (the accounting log's) reads them in place: same result.
-const countOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.count(key) : parseCount(attrs.get(key)));
-const sizeOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.size(key) : parseSize(attrs.get(key)));
-const durationOf = (attrs: Attributes, key: string) => (attrs instanceof PayloadReader ? attrs.duration(key) : parseDuration(attrs.get(key)));
+/** The index of an attribute in RESOURCE_ATTRIBUTES. */
+function attributeIndex(key: (typeof RESOURCE_ATTRIBUTES)[number]): number {
+  return RESOURCE_ATTRIBUTES.indexOf(key);
+}
+const EXEC_HOST = attributeIndex('exec_host');
+const EXEC_VNODE = attributeIndex('exec_vnode');
+const RL_NCPUS = attributeIndex('Resource_List.ncpus');
+const TOTAL_EXECUTION_SLOTS = attributeIndex('total_execution_slots');
+const RL_NGPUS = attributeIndex('Resource_List.ngpus');
+const RL_GPUS = attributeIndex('Resource_List.gpus');
+const UNIQUE_NODE_COUNT = attributeIndex('unique_node_count');
+const RL_NODECT = attributeIndex('Resource_List.nodect');
+const RL_NODES = attributeIndex('Resource_List.nodes');
+const RL_MEM = attributeIndex('Resource_List.mem');
+const RL_PMEM = attributeIndex('Resource_List.pmem');
+const RL_WALLTIME = attributeIndex('Resource_List.walltime');
+const RU_WALLTIME = attributeIndex('resources_used.walltime');
+const RU_CPUT = attributeIndex('resources_used.cput');
+const RU_CPUPERCENT = attributeIndex('resources_used.cpupercent');
+const RU_MEM = attributeIndex('resources_used.mem');
+const RU_VMEM = attributeIndex('resources_used.vmem');
+
+/**
+ * The attributes being read (set by deriveJobResources, which is synchronous): a PayloadReader's by
+ * slot, looked up once per reader rather than by name at every read; other attributes by name.
+ */
+let reader: PayloadReader | null = null;
+let slots: Int32Array = new Int32Array(0);
+let named: Attributes = new Map();
+
+function bind(attrs: Attributes): void {
+  named = attrs;
+  reader = attrs instanceof PayloadReader ? attrs : null;
+  if (reader) slots = reader.slotsOf(RESOURCE_ATTRIBUTES);
+}
+
+// The values by type (k: an index in RESOURCE_ATTRIBUTES). A PayloadReader reads them in place: same result.
+const textOf = (k: number) => (reader ? reader.get(slots[k]!) : named.get(RESOURCE_ATTRIBUTES[k]!));
+const countOf = (k: number) => (reader ? reader.count(slots[k]!) : parseCount(named.get(RESOURCE_ATTRIBUTES[k]!)));
+const sizeOf = (k: number) => (reader ? reader.size(slots[k]!) : parseSize(named.get(RESOURCE_ATTRIBUTES[k]!)));
+const durationOf = (k: number) => (reader ? reader.duration(slots[k]!) : parseDuration(named.get(RESOURCE_ATTRIBUTES[k]!)));
 
 /** Torque's per-process `Resource_List.pmem` × the job's cpus. */
-function pmemTotal(attrs: Attributes, ncpus: number | null): number | null {
-  const pmem = sizeOf(attrs, 'Resource_List.pmem');
+function pmemTotal(ncpus: number | null): number | null {
+  const pmem = sizeOf(RL_PMEM);
   return pmem !== null && ncpus !== null ? pmem * ncpus : null;
 }
 
 const NUMBER = /^\d+(?:\.\d+)?$/;
 
-function nonNegative(attrs: Attributes, key: string): number | null {
+function nonNegative(k: number): number | null {
   // The usual plain integer (`390`), read without the regex (and, from a PayloadReader, in place).
-  if (attrs instanceof PayloadReader) {
-    const digits = attrs.digits(key);
+  if (reader) {
+    const digits = reader.digits(slots[k]!);
     if (digits !== -1) return digits === -2 ? null : digits;
   }
-  const v = attrs.get(key);
+  const v = textOf(k);
   if (v === undefined) return null;
   let n = 0;
   let i = 0;
@@ -141,65 +178,66 @@ export interface JobResources {
  * - walltime_used: `resources_used.walltime` only; the caller falls back to end − start.
  */
 export function deriveJobResources(attrs: Attributes, options: { into?: JobResources; execHostText?: boolean } = {}): JobResources {
-  const execHost = execHostOf(attrs);
+  bind(attrs);
+  const execHost = execHostOf();
   // exec_vnode and the nodes spec are parsed only when a field needs them (undefined: not yet).
   let vnode: ExecVnode | null | undefined;
   let spec: NodesSpec | null | undefined;
 
-  let requestedCpus = countOf(attrs, 'Resource_List.ncpus') ?? countOf(attrs, 'total_execution_slots');
-  if (requestedCpus === null) requestedCpus = (spec = nodesSpecOf(attrs))?.cpus ?? null;
+  let requestedCpus = countOf(RL_NCPUS) ?? countOf(TOTAL_EXECUTION_SLOTS);
+  if (requestedCpus === null) requestedCpus = (spec = nodesSpecOf())?.cpus ?? null;
   let ncpus: number | null;
   if (requestedCpus !== null) ncpus = Math.max(requestedCpus, execHost?.cores ?? 0);
   else if (execHost !== null) ncpus = execHost.cores;
-  else ncpus = (vnode = parseExecVnode(attrs.get('exec_vnode')))?.ncpus ?? null;
+  else ncpus = (vnode = parseExecVnode(textOf(EXEC_VNODE)))?.ncpus ?? null;
 
-  let ngpus = countOf(attrs, 'Resource_List.ngpus');
+  let ngpus = countOf(RL_NGPUS);
   if (ngpus === null) {
     // Without the word, no chunk names ngpus: no need to parse exec_vnode for it.
-    const named = attrs instanceof PayloadReader ? attrs.includes('exec_vnode', 'ngpus') : attrs.get('exec_vnode')?.includes('ngpus');
-    if (vnode === undefined && named) vnode = parseExecVnode(attrs.get('exec_vnode'));
-    ngpus = vnode?.ngpus ?? countOf(attrs, 'Resource_List.gpus');
+    const ngpusNamed = reader ? reader.includes(slots[EXEC_VNODE]!, 'ngpus') : textOf(EXEC_VNODE)?.includes('ngpus');
+    if (vnode === undefined && ngpusNamed) vnode = parseExecVnode(textOf(EXEC_VNODE));
+    ngpus = vnode?.ngpus ?? countOf(RL_GPUS);
   }
   if (ngpus === null) {
-    if (spec === undefined) spec = nodesSpecOf(attrs);
+    if (spec === undefined) spec = nodesSpecOf();
     ngpus = spec?.gpus ?? 0;
   }
 
-  let nodes = execHost && execHost.hosts > 0 ? execHost.hosts : countOf(attrs, 'unique_node_count');
+  let nodes = execHost && execHost.hosts > 0 ? execHost.hosts : countOf(UNIQUE_NODE_COUNT);
   if (nodes === null) {
-    if (vnode === undefined) vnode = parseExecVnode(attrs.get('exec_vnode'));
+    if (vnode === undefined) vnode = parseExecVnode(textOf(EXEC_VNODE));
     nodes = vnode?.hosts.length || null;
   }
   if (nodes === null) {
-    if (spec === undefined) spec = nodesSpecOf(attrs);
-    nodes = spec?.nodes ?? countOf(attrs, 'Resource_List.nodect');
+    if (spec === undefined) spec = nodesSpecOf();
+    nodes = spec?.nodes ?? countOf(RL_NODECT);
   }
 
-  let memRequested = sizeOf(attrs, 'Resource_List.mem');
+  let memRequested = sizeOf(RL_MEM);
   if (memRequested === null) {
-    if (vnode === undefined) vnode = parseExecVnode(attrs.get('exec_vnode'));
-    memRequested = vnode?.memBytes ?? pmemTotal(attrs, ncpus);
+    if (vnode === undefined) vnode = parseExecVnode(textOf(EXEC_VNODE));
+    memRequested = vnode?.memBytes ?? pmemTotal(ncpus);
   }
 
   const out = options.into ?? ({} as JobResources);
-  out.walltime_used_seconds = durationOf(attrs, 'resources_used.walltime');
-  out.walltime_requested_seconds = durationOf(attrs, 'Resource_List.walltime');
-  out.cpu_time_seconds = durationOf(attrs, 'resources_used.cput');
-  out.cpu_percent = nonNegative(attrs, 'resources_used.cpupercent');
-  out.mem_used_bytes = sizeOf(attrs, 'resources_used.mem');
-  out.vmem_used_bytes = sizeOf(attrs, 'resources_used.vmem');
+  out.walltime_used_seconds = durationOf(RU_WALLTIME);
+  out.walltime_requested_seconds = durationOf(RL_WALLTIME);
+  out.cpu_time_seconds = durationOf(RU_CPUT);
+  out.cpu_percent = nonNegative(RU_CPUPERCENT);
+  out.mem_used_bytes = sizeOf(RU_MEM);
+  out.vmem_used_bytes = sizeOf(RU_VMEM);
   out.mem_requested_bytes = memRequested;
   out.ncpus = ncpus;
   out.ngpus = ngpus;
   out.nodes = nodes;
-  out.exec_host = options.execHostText === false ? null : (attrs.get('exec_host') ?? null);
+  out.exec_host = options.execHostText === false ? null : (textOf(EXEC_HOST) ?? null);
   return out;
 }
 
 /** exec_host's distinct hosts and cores; from a PayloadReader read in its bytes, without making a string. */
-function execHostOf(attrs: Attributes): ExecHostCounts | null {
-  if (attrs instanceof PayloadReader) return attrs.value('exec_host', execHostCounts, execHostCountsOfText) ?? null;
-  return execHostCountsOfText(attrs.get('exec_host'));
+function execHostOf(): ExecHostCounts | null {
+  if (reader) return reader.value(slots[EXEC_HOST]!, execHostCounts, execHostCountsOfText) ?? null;
+  return execHostCountsOfText(textOf(EXEC_HOST));
 }
 
 function execHostCountsOfText(value: string | undefined): ExecHostCounts | null {

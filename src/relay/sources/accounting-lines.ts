@@ -3,6 +3,7 @@
  * at a time on the main thread (accounting-log.ts `jobs`) and blocks of lines on parse threads
  * (`parseBlock`, run by accounting-worker.ts; accounting-threads.ts hands the blocks out).
  */
+import { threadId } from 'node:worker_threads';
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { type PackedUsage, PbsUsageFold } from '../../contracts/pbs-usage.ts';
 import {
@@ -76,7 +77,7 @@ export interface ParseBlockTask {
   file: string;
   /** Whole lines, each ending in `\n`. */
   bytes: Uint8Array;
-  /** Where to write the NDJSON (shared memory of the pool's slot); without it, or when it is too small, memory of its own. */
+  /** Where to write the NDJSON, or a folding task's sums (shared memory of the pool's slot); without it, or when it is too small, memory of its own. */
   output?: Uint8Array;
   /** Line number of the block's first line in the file (1-based). */
   firstLine: number;
@@ -119,7 +120,7 @@ function requestFold(request: number): PbsUsageFold {
   if (fold === undefined || fold.kept > MAX_KEPT_GROUPS) {
     folds.delete(request);
     if (folds.size >= MAX_KEPT_FOLDS) folds.delete(folds.keys().next().value!);
-    folds.set(request, (fold = new PbsUsageFold()));
+    folds.set(request, (fold = new PbsUsageFold(`thread ${threadId}`)));
   }
   return fold;
 }
@@ -157,7 +158,7 @@ export function foldBlock(task: ParseBlockTask): ParseBlockResult {
     folds.delete(task.fold ?? 0); // sums of part of the block: never to be packed with the next one
     throw err;
   }
-  const usage = fold.packed();
+  const usage = fold.packed(task.output);
   return {
     ndjson: null,
     written: 0,

@@ -103,3 +103,26 @@ describe('PbsUsageFold packed (how parse threads hand back their groups)', () =>
     expect(merged.totals).toEqual(whole.totals);
   });
 });
+
+describe('PbsUsageFold packed block after block (a parse thread keeps one fold per request)', () => {
+  it('sends each group key once, the sums of each block once, and refuses packs merged out of order', () => {
+    const all = jobs(700);
+    const thread = new PbsUsageFold('thread 1');
+    const packs = [];
+    for (let at = 0; at < all.length; at += 100) {
+      for (const j of all.slice(at, at + 100)) thread.add(j);
+      packs.push(structuredClone(thread.packed(new Uint8Array(new SharedArrayBuffer(64 * 1024)))));
+    }
+    const keys = packs.flatMap((p) => p.keys);
+    expect(new Set(keys).size).toBe(keys.length);
+    const whole = new PbsUsageFold();
+    for (const j of all) whole.add(j);
+    expect(keys.length).toBe(whole.size);
+    const merged = new PbsUsageFold();
+    for (const p of packs) merged.mergePacked(p);
+    expect(merged.lines()).toEqual(whole.lines());
+    expect(merged.totals).toEqual(whole.totals);
+    const wrongOrder = new PbsUsageFold();
+    expect(() => wrongOrder.mergePacked(packs[1]!)).toThrow(/out of order/);
+  });
+});
