@@ -1,4 +1,4 @@
-import { createReadStream, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { addAbortSignal, pipeline } from 'node:stream';
@@ -75,8 +75,7 @@ function reusedBufferReader(path: string, signal: AbortSignal, readBytes: number
     const buffer = Buffer.allocUnsafeSlow(readBytes);
     for (;;) {
       signal.throwIfAborted();
-      // Read here, not on libuv's pool: a read from the page cache takes less than the hop there and back.
-      const bytesRead = readSync(handle.fd, buffer, 0, readBytes, null);
+      const { bytesRead } = await handle.read(buffer, 0, readBytes, null);
       if (bytesRead === 0) return;
       yield buffer.subarray(0, bytesRead);
     }
