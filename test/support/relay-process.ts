@@ -111,7 +111,9 @@ export async function startRelayProcess(options: RelayProcessOptions = {}): Prom
   // The parent's RELAY_* never leak in: the relay sees exactly what the test configures.
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RELAY_')));
   if (options.bundle) await buildRelayBundle();
-  const entry = options.bundle ? [...relayNodeFlags(), ...(process.env.ZZ_FLAGS ? process.env.ZZ_FLAGS.split(' ') : []), 'dist/relay/main.mjs'] : ['--import', 'tsx', 'src/relay/main.ts'];
+  // BENCH_RELAY_NODE_FLAGS adds node flags to the built relay (say `--cpu-prof --cpu-prof-dir=…` to profile it in a bench).
+  const extra = process.env.BENCH_RELAY_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const entry = options.bundle ? [...relayNodeFlags(), ...extra, 'dist/relay/main.mjs'] : ['--import', 'tsx', 'src/relay/main.ts'];
   const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
