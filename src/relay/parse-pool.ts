@@ -60,8 +60,9 @@ export class ParsePool {
     this.size = options.size;
     this.blockBytes = options.blockBytes ?? 256 * 1024;
     for (let i = 0; i < options.size; i++) this.threads.push(this.spawn());
-    // Enough for every block in flight (two per thread) and one being written out, per thread.
-    for (let i = 0; i < options.size * 3; i++) {
+    // Blocks being parsed, parsed and waiting, and being written out: four per thread keep the threads
+    // busy while the client takes a block (at 0.7 MiB a slot, touched only when used).
+    for (let i = 0; i < options.size * 4; i++) {
       this.freeSlots.push({
         // Room for a line carried over from the previous read; a larger block gets memory of its own.
         input: new Uint8Array(new SharedArrayBuffer(this.blockBytes + 64 * 1024)),

@@ -93,8 +93,8 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineByte
 let foldRequests = 0;
 
 /**
- * The window's records of one day file as NDJSON blocks, parsed on the pool's threads with two blocks
- * in flight per thread, taken back in order. Each block travels in one of the pool's slots of shared
+ * The window's records of one day file as NDJSON blocks, parsed on the pool's threads as far ahead as
+ * the pool has slots, taken back in order. Each block travels in one of the pool's slots of shared
  * memory; a block's slot goes back to the pool when its `release` is called (after the bytes are
  * written) or, for blocks never handed out, when this generator ends. `input.lines` counts the file's
  * lines as they are handed out; `stats` gets each block's counts in file order.
@@ -109,7 +109,6 @@ export async function* parseInThreads(
   type Pending = { task: Promise<ParseBlockResult>; slot: BlockSlot };
   /** Blocks on their way back, and the lines this thread settles, in file order. */
   const queue: (Pending | { line: number; kind: 'oversized' | 'unfinished' })[] = [];
-  const maxInFlight = pool.size * 2;
   /** This read's number for the threads' folds (0: not folding). */
   const foldRequest = fold === undefined ? 0 : ++foldRequests;
   const settle = async (): Promise<NdjsonBlock | null> => {
@@ -147,11 +146,27 @@ export async function* parseInThreads(
     };
     return { bytes: slot.output.subarray(0, result.written), count: result.count, release };
   };
-  try {
-    for await (const piece of splitLines(chunks, maxLineBytes)) {
-      signal.throwIfAborted();
-      if (piece.kind === 'lines') {
-        const slot = await pool.acquireSlot(signal);
+  // The pump cuts the file and hands blocks to the threads for as long as the pool has slots, while the
+  // blocks already parsed are being written: when it only ran between writes, the threads waited for
+  // work whenever the client was slow to take a block.
+  let pumped = false;
+  let pumpError: unknown;
+  let wake = null as (() => void) | null;
+  const stopped = new AbortController();
+  const slotSignal = AbortSignal.any([signal, stopped.signal]);
+  const pushed = (entry: (typeof queue)[number]) => {
+    queue.push(entry);
+    wake?.();
+  };
+  const pump = (async () => {
+    try {
+      for await (const piece of splitLines(chunks, maxLineBytes)) {
+        slotSignal.throwIfAborted();
+        if (piece.kind !== 'lines') {
+          pushed({ line: ++input.lines, kind: piece.kind });
+          continue;
+        }
+        const slot = await pool.acquireSlot(slotSignal);
         // Into the slot's shared memory; a block too large for it (a long line carried over) gets its own.
         const bytes = piece.size <= slot.input.length ? slot.input.subarray(0, piece.size) : new Uint8Array(piece.size);
         let at = 0;
@@ -163,20 +178,34 @@ export async function* parseInThreads(
         input.lines += piece.lines;
         const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes, fold: foldRequest });
         task.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
-        queue.push({ task, slot });
-      } else {
-        queue.push({ line: ++input.lines, kind: piece.kind });
+        pushed({ task, slot });
       }
-      while (queue.length >= maxInFlight) {
+    } catch (err) {
+      pumpError = err;
+    } finally {
+      pumped = true;
+      wake?.();
+    }
+  })();
+  try {
+    for (;;) {
+      if (queue.length > 0) {
         const block = await settle();
         if (block) yield block;
+        continue;
       }
-    }
-    while (queue.length > 0) {
-      const block = await settle();
-      if (block) yield block;
+      if (pumped) {
+        if (pumpError !== undefined) throw pumpError;
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = null;
     }
   } finally {
+    stopped.abort();
+    await pump;
     // Blocks never handed out: their slots come back once their threads are done with them.
     for (const entry of queue.splice(0)) {
       if ('task' in entry)
