@@ -28,6 +28,19 @@ const NULL = asciiBytes('null');
 /** A number as JSON.stringify writes it (safe integers digit by digit), or `null`. */
 export function putNumber(out: Uint8Array, at: number, value: number | null): number {
   if (value === null) return putBytes(out, at, NULL);
+  if (value >= 0 && value < 2147483648 && (value | 0) === value) {
+    // The usual value (a count, seconds, a percentage), with 32-bit integer arithmetic.
+    let v = value | 0;
+    let digits = 1;
+    for (let p = 10; p <= v && digits < 10; p *= 10) digits++;
+    const end = at + digits;
+    for (let k = end - 1; k >= at; k--) {
+      const q = (v / 10) | 0;
+      out[k] = 48 + v - q * 10;
+      v = q;
+    }
+    return end;
+  }
   if (!Number.isSafeInteger(value)) return putLatin1(out, at, JSON.stringify(value));
   let v = value;
   if (v < 0) {
