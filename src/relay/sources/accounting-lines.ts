@@ -132,26 +132,13 @@ function requestFold(request: number): PbsUsageFold {
  * (foldAccountingBytes), never built.
  */
 export function foldBlock(task: ParseBlockTask): ParseBlockResult {
-  const { file, firstLine, maxLineBytes } = task;
-  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-  const stats = newStats();
-  const origin = { file, line: 0 };
-  const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
-  const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
+  const { bytes, stats, origin, parse } = blockOf(task);
   const fold = requestFold(task.fold ?? 0);
   try {
-    let n = firstLine;
-    for (let start = 0; start < bytes.length; n++) {
-      let nl = bytes.indexOf(10, start);
-      if (nl === -1) nl = bytes.length;
-      line.start = start;
-      line.end = nl;
-      start = nl + 1;
-      if (!worthParsing(line, false, n, file, maxLineBytes, stats)) continue;
-      origin.line = n;
+    for (const line = new BlockLines(task, bytes, origin, stats); line.next(); ) {
       const folded = foldAccountingBytes(bytes, line.start, line.end, origin, parse, fold);
       if (folded === true) continue;
-      const record = recordOf(folded, n, file, stats);
+      const record = recordOf(folded, line.n, task.file, stats);
       if (record !== null) fold.add(record);
     }
   } catch (err) {
@@ -177,13 +164,8 @@ export function foldBlock(task: ParseBlockTask): ParseBlockResult {
  * other through JSON.stringify. Pure: the same block gives the same result on any thread.
  */
 export function parseBlock(task: ParseBlockTask): ParseBlockResult {
-  const { file, firstLine, maxLineBytes } = task;
-  const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
-  const stats = newStats();
-  const origin = { file, line: 0 };
-  const parse = { keepEnd: keepEndIn(task.fromMs, task.toMs) };
-  const fileJsonBytes = Buffer.byteLength(JSON.stringify(file));
-  const line: Line = { bytes, start: 0, end: 0, complete: true, oversized: false };
+  const { bytes, stats, origin, parse } = blockOf(task);
+  const fileJsonBytes = Buffer.byteLength(JSON.stringify(task.file));
   const given = task.output;
   let out = given
     ? Buffer.from(given.buffer, given.byteOffset, given.byteLength)
@@ -191,7 +173,6 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
   let own = !given;
   let at = 0;
   let count = 0;
-  let n = firstLine;
   /** Room for `needed` more bytes from `at`: a bigger buffer of its own when the given one is full. */
   const room = (needed: number) => {
     if (at + needed <= out.length) return;
@@ -200,20 +181,13 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
     out = bigger;
     own = true;
   };
-  for (let start = 0; start < bytes.length; n++) {
-    let nl = bytes.indexOf(10, start);
-    if (nl === -1) nl = bytes.length;
-    line.start = start;
-    line.end = nl;
-    start = nl + 1;
-    if (!worthParsing(line, false, n, file, maxLineBytes, stats)) continue;
-    origin.line = n;
+  for (const line = new BlockLines(task, bytes, origin, stats); line.next(); ) {
     room(jsonRoomFor(line.end - line.start, fileJsonBytes) + 1);
     const written = writeAccountingBytes(bytes, line.start, line.end, origin, parse, out, at);
     if (typeof written === 'number') {
       at = written;
     } else {
-      const record = recordOf(written, n, file, stats);
+      const record = recordOf(written, line.n, task.file, stats);
       if (record === null) continue;
       const json = JSON.stringify(record);
       // A UTF-16 code unit is at most 3 bytes of UTF-8; plus the newline.
@@ -231,4 +205,53 @@ export function parseBlock(task: ParseBlockTask): ParseBlockResult {
     malformed: stats.malformed,
     examples: stats.malformed_examples,
   };
+}
+
+/** What parsing a block starts from: its bytes as a Buffer, fresh counts, its file as origin, its window. */
+function blockOf(task: ParseBlockTask) {
+  return {
+    bytes: Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength),
+    stats: newStats(),
+    origin: { file: task.file, line: 0 },
+    parse: { keepEnd: keepEndIn(task.fromMs, task.toMs) },
+  };
+}
+
+/**
+ * The lines of a block that are worth parsing, one `next()` at a time (blank ones skipped, one longer
+ * than maxLineBytes counted as malformed): `bytes[start, end)`, line `n` of the file (also set in `origin`).
+ */
+class BlockLines implements Line {
+  start = 0;
+  end = 0;
+  n: number;
+  readonly complete = true;
+  readonly oversized = false;
+  private at = 0;
+
+  constructor(
+    private readonly task: ParseBlockTask,
+    readonly bytes: Buffer,
+    private readonly origin: { line: number },
+    private readonly stats: SourceStats,
+  ) {
+    this.n = task.firstLine - 1;
+  }
+
+  next(): boolean {
+    const { bytes, task } = this;
+    while (this.at < bytes.length) {
+      let nl = bytes.indexOf(10, this.at);
+      if (nl === -1) nl = bytes.length;
+      this.start = this.at;
+      this.end = nl;
+      this.at = nl + 1;
+      this.n++;
+      if (worthParsing(this, false, this.n, task.file, task.maxLineBytes, this.stats)) {
+        this.origin.line = this.n;
+        return true;
+      }
+    }
+    return false;
+  }
 }
