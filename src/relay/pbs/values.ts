@@ -322,19 +322,12 @@ let lastText = '';
  * 1 … MAX_EPOCH (an accounting time: four-digit years); returns the position after it.
  */
 export function putRfc3339Json(out: Uint8Array, at: number, seconds: number): number {
-  if (seconds !== lastPutSeconds) {
-    // ctime, qtime and etime are often the same second: the last one written is kept and copied.
-    splitSeconds(seconds);
-    putParts(lastPut, 1);
-    lastPutSeconds = seconds;
-  }
-  for (let k = 0; k < 22; k++) out[at + k] = lastPut[k]!;
+  splitSeconds(seconds);
+  out[at] = 34;
+  putParts(out, at + 1);
+  out[at + 21] = 34;
   return at + 22;
 }
-
-/** The JSON string putRfc3339Json last wrote, quotes included, and its time. */
-const lastPut = Uint8Array.of(34, ...new Array<number>(20).fill(48), 34);
-let lastPutSeconds = -1;
 
 /**
  * An accounting epoch field (ctime, qtime, etime, start, end) in unix seconds: `undefined` when the
