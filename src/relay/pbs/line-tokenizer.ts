@@ -150,6 +150,9 @@ function wordStops(word: number, eq: boolean): boolean {
   return (hits & 0x80808080) !== 0;
 }
 
+/** The tokens of a line whose keys readBytes guesses from the line before. */
+const MAX_GUESSES = 64;
+
 /** A declared key, by name or by its {@link PayloadReader.slot}. */
 type Key = string | number;
 
@@ -186,6 +189,11 @@ export class PayloadReader {
   private readonly byLength: Array<Candidate[] | undefined> = [];
   /** The declared keys' bytes, one after another. */
   private readonly keyBytes: DataView;
+  /** Each slot's key: its length, and where its bytes are in `keyBytes`. */
+  private readonly keyLengths: Int32Array;
+  private readonly keyAt: Int32Array;
+  /** The slot of the k-th `key=value` token of the last line read in its bytes (-1: none). */
+  private readonly guesses = new Int32Array(MAX_GUESSES).fill(-1);
   /** `bytes`, as a DataView (made once per buffer: a chunk holds hundreds of lines). */
   private view: DataView | null = null;
   private readonly starts: Int32Array;
@@ -200,6 +208,8 @@ export class PayloadReader {
     const keyBytes = Buffer.from(all.join(''), 'latin1');
     this.keyBytes = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
     let at = 0;
+    const lengths: number[] = [];
+    const offsets: number[] = [];
     for (const key of all) {
       if (!/^[\x21-\x7e]+$/.test(key) || key.includes('=')) throw new Error(`PayloadReader: cannot declare ${JSON.stringify(key)}`);
       const slot = this.slots.size;
@@ -207,10 +217,14 @@ export class PayloadReader {
       const candidate = { key, slot, at };
       (this.byFirst[key.charCodeAt(0)] ??= []).push(candidate);
       (this.byLength[key.length] ??= []).push(candidate);
+      lengths.push(key.length);
+      offsets.push(at);
       at += key.length;
     }
     this.starts = new Int32Array(this.slots.size).fill(-1);
     this.ends = new Int32Array(this.slots.size);
+    this.keyLengths = Int32Array.from(lengths);
+    this.keyAt = Int32Array.from(offsets);
   }
 
   /** Read the payload `text.slice(from)`. */
@@ -298,6 +312,8 @@ export class PayloadReader {
     if (bytes !== this.bytes || this.view === null) this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const view = this.view;
     const keyBytes = this.keyBytes;
+    const { guesses, keyLengths, keyAt } = this;
+    let token = 0;
     this.bytes = bytes;
     this.text = null;
     this.inBytes = true;
@@ -338,17 +354,25 @@ export class PayloadReader {
         if (c <= 32 && (c === 32 || c === 9)) break;
         seen |= c;
       }
+      // The key the previous line had at this place first (a log writes its keys in one order), then
+      // the declared keys of this length.
       let slot = -1;
-      const candidates = this.byLength[eq - i];
-      if (candidates !== undefined) {
-        for (let k = 0; k < candidates.length; k++) {
-          const candidate = candidates[k]!;
-          if (sameBytes(view, i, keyBytes, candidate.at, eq - i)) {
-            slot = candidate.slot;
-            break;
+      const guess = token < MAX_GUESSES ? guesses[token]! : -1;
+      if (guess >= 0 && keyLengths[guess] === eq - i && sameBytes(view, i, keyBytes, keyAt[guess]!, eq - i)) slot = guess;
+      else {
+        const candidates = this.byLength[eq - i];
+        if (candidates !== undefined) {
+          for (let k = 0; k < candidates.length; k++) {
+            const candidate = candidates[k]!;
+            if (sameBytes(view, i, keyBytes, candidate.at, eq - i)) {
+              slot = candidate.slot;
+              break;
+            }
           }
         }
+        if (token < MAX_GUESSES) guesses[token] = slot;
       }
+      token++;
       let valueStart = eq + 1;
       let valueEnd = stop;
       const q = eq + 1 < end ? bytes[eq + 1]! : 0;
