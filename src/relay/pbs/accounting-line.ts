@@ -200,8 +200,8 @@ export function foldAccountingBytes(
   fold.addJob(
     read === 'E',
     times.end === null ? null : utcDayOf(times.end),
-    text(payload.get(PROJECT)),
-    text(payload.get(USER)),
+    text(payload.interned(PROJECT)),
+    text(payload.interned(USER)),
     walltimeUsed(resources),
     resources.walltime_requested_seconds,
     resources.cpu_time_seconds,
