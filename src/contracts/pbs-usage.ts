@@ -90,7 +90,7 @@ function compareGroups(a: UsageSums, b: UsageSums): number {
   return a.day + a.project + a.user < b.day + b.project + b.user ? -1 : 1;
 }
 
-/** A group as the fold keeps it: its sums, its key for packed() once made, whether packed() is to send it. */
+/** A group as the fold keeps it: its sums, its number, and whether packed() is to send it. */
 interface Group extends UsageSums {
   /** Its number in the fold (the order groups were made in). */
   n: number;
