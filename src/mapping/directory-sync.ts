@@ -14,8 +14,11 @@ export interface DirectoryWrite {
   updated: number;
   unchanged: number;
   deactivated: number;
-  /** Internal ids whose change can alter a link (new, or a field mapping reads changed). */
-  changed: { users: string[]; projects: string[]; allocations: string[] };
+  /**
+   * Internal ids whose change can alter a link (new, or a field mapping reads changed): only when `affected` holds
+   * more than MAX_REMAP_IDS (the re-map goes by day, affectedDays), else null.
+   */
+  changed: { users: string[]; projects: string[]; allocations: string[] } | null;
   /** The events to re-map (affectedScope), at most MAX_REMAP_IDS + 1: more than MAX_REMAP_IDS go by day. */
   affected: string[];
 }
@@ -31,8 +34,13 @@ export interface FullSync {
 
 type Records = { projects: DirectoryProject[] } | { users: DirectoryUser[] } | { allocations: DirectoryAllocation[] };
 
-/** The batch as a relation `x` (one parameter, whatever its size). */
-const recordset = (rows: unknown[], columns: string) => sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(${sql.raw(columns)})`;
+/**
+ * The batch as a relation `x`, read from the CTE `batch` each statement starts with. The batch travels once, as one
+ * parameter of the first statement, which keeps it in the transaction-local setting `directory.batch` for the
+ * second: a batch of 5000 records is about a megabyte, and sending it with each statement doubled what the driver,
+ * the gateway and PostgreSQL carried and parsed.
+ */
+const recordset = (columns: string) => sql`jsonb_to_recordset((SELECT json FROM batch)::jsonb) AS x(${sql.raw(columns)})`;
 
 /**
  * Store a batch of the allocation system's records (PUT /directory/<kind>), set-based, in ONE request to the
@@ -49,10 +57,10 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
   const plan = planFor(kind, body);
   const deactivating = full.mode === 'full' && (full.run === undefined || full.final === true);
   const check = sql`
-    WITH legacy AS (SELECT ${plan.legacy} AS found), ${plan.check},
+    WITH batch AS MATERIALIZED (SELECT set_config('directory.batch', ${JSON.stringify(plan.rows)}, true) AS json),
+    legacy AS (SELECT ${plan.legacy} AS found), ${plan.check},
     claimed AS (${plan.claim})
     SELECT coalesce((SELECT json_agg(json_build_object('idx', p.idx, 'field', p.field, 'message', p.message)) FROM problems p), '[]') AS problems,
-      coalesce((SELECT json_agg(c.id) FROM claimed c), '[]') AS claimed,
       set_config('directory.ok', (NOT EXISTS (SELECT 1 FROM problems))::text, true) AS ok,
       set_config('directory.claimed', coalesce((SELECT string_agg(c.id, ',') FROM claimed c), ''), true) AS claimed_ids`;
   const runs =
@@ -78,17 +86,19 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
   const changedOwn = sql`(SELECT coalesce(array_agg(c.id), '{}') FROM (SELECT res.id FROM res WHERE res.remap UNION ${claimedIds}) c(id))`;
   const none = sql`'{}'::uuid[]`;
   const write = sql`
-    WITH ${plan.write}${runs}${deactivate},
+    WITH batch AS MATERIALIZED (SELECT current_setting('directory.batch') AS json), ${plan.write}${runs}${deactivate},
     ch AS (SELECT ${kind === 'users' ? changedOwn : none} AS users,
       ${kind === 'projects' ? changedOwn : kind === 'allocations' ? sql`(SELECT coalesce(array_agg(DISTINCT p), '{}') FROM res, unnest(res.remap_projects) p)` : none} AS projects,
       ${kind === 'allocations' ? changedOwn : none} AS allocations),
-    affected AS (${affectedScope(sql`(SELECT users FROM ch)`, sql`(SELECT projects FROM ch)`, sql`(SELECT allocations FROM ch)`)})
-    SELECT coalesce((SELECT json_agg(json_build_object('id', res.id::text, 'inserted', res.inserted, 'remap', res.remap)) FROM res), '[]') AS upserted,
+    affected AS (${affectedScope(sql`(SELECT users FROM ch)`, sql`(SELECT projects FROM ch)`, sql`(SELECT allocations FROM ch)`)}),
+    aff AS MATERIALIZED (SELECT event_id FROM affected LIMIT ${MAX_REMAP_IDS + 1})
+    SELECT (SELECT count(*) FROM res WHERE res.inserted)::int AS inserted,
+      (SELECT count(*) FROM (SELECT res.id FROM res WHERE NOT res.inserted UNION ${claimedIds}) u)::int AS updated,
       (SELECT count(*) FROM deact)::int AS deactivated,
-      (SELECT to_json(ch) FROM ch) AS changed,
-      coalesce((SELECT json_agg(a.event_id::text) FROM (SELECT event_id FROM affected LIMIT ${MAX_REMAP_IDS + 1}) a), '[]') AS affected`;
+      CASE WHEN (SELECT count(*) FROM aff) > ${MAX_REMAP_IDS} THEN (SELECT to_json(ch) FROM ch) END AS changed,
+      coalesce((SELECT json_agg(a.event_id::text) FROM aff a), '[]') AS affected`;
   const [checked, written] = await db.batch([db.execute(check), db.execute(write)]);
-  const verdict = checked!.rows[0] as { problems: { idx: number; field: string; message: string }[]; claimed: string[] };
+  const verdict = checked!.rows[0] as { problems: { idx: number; field: string; message: string }[] };
   if (verdict.problems.length) {
     return {
       ok: false,
@@ -98,23 +108,24 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
         .map((e) => ({ path: `${kind}[${e.idx}].${e.field}`, message: e.message })),
     };
   }
+  // Counted in the database: the ids of 5000 upserted records are not worth carrying back.
   const out = written!.rows[0] as {
-    upserted: { id: string; inserted: boolean; remap: boolean }[];
+    inserted: number;
+    updated: number;
     deactivated: number;
-    changed: { users: string[]; projects: string[]; allocations: string[] };
+    changed: DirectoryWrite['changed'];
     affected: string[];
   };
-  const claimed = new Set(verdict.claimed.map(String));
-  const inserted = out.upserted.filter((r) => r.inserted).length;
-  const updatedIds = new Set([...claimed, ...out.upserted.filter((r) => !r.inserted).map((r) => r.id)]);
+  const inserted = Number(out.inserted);
+  const updated = Number(out.updated);
   return {
     ok: true,
     write: {
       inserted,
-      updated: updatedIds.size,
-      unchanged: plan.rows.length - inserted - updatedIds.size,
+      updated,
+      unchanged: plan.rows.length - inserted - updated,
       deactivated: Number(out.deactivated),
-      changed: out.changed,
+      changed: out.changed ?? null,
       affected: out.affected,
     },
   };
@@ -146,7 +157,7 @@ const noDirectoryId = (table: typeof projects | typeof users) => sql`EXISTS (SEL
 
 function projectsPlan(records: DirectoryProject[]): Plan {
   const rows = records.map((r, idx) => ({ idx, id: r.id, name: r.name, active: r.active ?? true }));
-  const input = recordset(rows, 'idx int, id text, name text, active boolean');
+  const input = recordset('idx int, id text, name text, active boolean');
   return {
     rows,
     table: projects,
@@ -189,7 +200,7 @@ function usersPlan(records: DirectoryUser[]): Plan {
     dp: r.default_project_id ?? null,
     active: r.active ?? true,
   }));
-  const input = recordset(rows, 'idx int, id text, username text, email text, sub text, dp text, active boolean');
+  const input = recordset('idx int, id text, username text, email text, sub text, dp text, active boolean');
   // The row made before the directory sync that this record takes over (none when a row has its id already);
   // looked for only while such rows are left.
   const claimable = sql`CASE WHEN (SELECT found FROM legacy) THEN (SELECT c.id FROM ${users} c
@@ -261,10 +272,7 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
     payload: r.payload ?? {},
     active: r.active ?? true,
   }));
-  const input = recordset(
-    rows,
-    'idx int, id text, project text, kind text, vf timestamptz, vt timestamptz, grants jsonb, payload jsonb, active boolean',
-  );
+  const input = recordset('idx int, id text, project text, kind text, vf timestamptz, vt timestamptz, grants jsonb, payload jsonb, active boolean');
   return {
     rows,
     table: allocations,
@@ -335,7 +343,7 @@ function affectedScope(changedUsers: SQL, changedProjects: SQL, changedAllocatio
 }
 
 /** More than MAX_REMAP_IDS events to re-map: the UTC days they fall on (every event of those days goes again). */
-export async function affectedDays(db: Database, changed: DirectoryWrite['changed']): Promise<string[]> {
+export async function affectedDays(db: Database, changed: NonNullable<DirectoryWrite['changed']>): Promise<string[]> {
   const array = (ids: string[]) => sql`${`{${ids.join(',')}}`}::uuid[]`;
   const scope = affectedScope(array(changed.users), array(changed.projects), array(changed.allocations));
   const { rows } = await db.execute<{ day: string }>(sql`
