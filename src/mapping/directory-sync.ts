@@ -65,8 +65,8 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
       set_config('directory.claimed', coalesce((SELECT string_agg(c.id, ',') FROM claimed c), ''), true) AS claimed_ids`;
   const runs =
     full.run !== undefined && !deactivating
-      ? sql`, runs AS (INSERT INTO ${directorySyncRuns} (run, kind, directory_id)
-        SELECT ${full.run}, ${kind}, x.id FROM x ON CONFLICT DO NOTHING)`
+      ? sql`, runs AS (INSERT INTO ${directorySyncRuns} (run, kind, directory_ids)
+        SELECT ${full.run}, ${kind}, array_agg(x.id) FROM x HAVING count(*) > 0)`
       : sql``;
   // Not named by the list a full sync keeps active: this request's ids, and those the earlier requests of its run
   // recorded (a row with no directory id is named by none). Two NOT EXISTS at the top of the WHERE, each an
@@ -75,7 +75,8 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
     full.run === undefined
       ? sql`NOT EXISTS (SELECT 1 FROM x WHERE x.id = t.directory_id)`
       : sql`NOT EXISTS (SELECT 1 FROM x WHERE x.id = t.directory_id) AND NOT EXISTS (
-          SELECT 1 FROM ${directorySyncRuns} r WHERE r.run = ${full.run} AND r.kind = ${kind} AND r.directory_id = t.directory_id)`;
+          SELECT 1 FROM ${directorySyncRuns} r CROSS JOIN unnest(r.directory_ids) AS n(id)
+          WHERE r.run = ${full.run} AND r.kind = ${kind} AND n.id = t.directory_id)`;
   const deactivate = deactivating
     ? sql`, deact AS (UPDATE ${plan.table} t SET active = false, updated_at = now()
         WHERE ${OK} AND t.active AND ${unnamed}
