@@ -261,6 +261,16 @@ function usersPlan(records: DirectoryUser[]): Plan {
   };
 }
 
+const SAME_START =
+  'allocation %s of the same project starts at the same time: the latest allocation valid at a time would be ambiguous; give one a later valid_from, or mark one inactive';
+const SAME_OPENSTACK = 'allocation %s of another project names the same OpenStack project';
+/**
+ * A stored allocation `s` the request leaves as it is (the request does not name it), so it stays beside record
+ * `a`: what a request names replaces its stored row.
+ */
+const unnamedBy = (a: SQL) =>
+  sql`(s.directory_id IS NULL OR s.directory_id NOT IN (SELECT id FROM x)) AND coalesce(s.directory_id, s.id::text) <> ${a}.id`;
+
 function allocationsPlan(records: DirectoryAllocation[]): Plan {
   const rows = records.map((r, idx) => ({
     idx,
@@ -278,25 +288,36 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
     rows,
     table: allocations,
     legacy: sql`false`,
+    // The checks look up, for each record of the request, what it would clash with: the stored active allocations
+    // it does not name, by index (the project's allocations starting at that time, the allocations naming that
+    // OpenStack project) — never a pass over every stored allocation — and the other records of the request, among
+    // those that share a project and start, or an OpenStack project, with another (`hpc`, `os`: a pair is looked
+    // for only there, so a wrong guess of the planner about the batch's size never makes it compare all pairs).
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, p.id AS project_id FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.project),
-      -- The active allocations as they will be: this request's, and the stored ones it does not name.
-      after AS (
-        SELECT x.idx, x.id, x.project_id, x.kind, x.vf, x.payload -> 'openstack' ->> 'project_id' AS os FROM x WHERE x.active
-        UNION ALL
-        SELECT NULL, coalesce(a.directory_id, a.id::text), a.project_id, a.kind, a.valid_from, a.payload -> 'openstack' ->> 'project_id'
-        FROM ${allocations} a WHERE a.active AND (a.directory_id IS NULL OR a.directory_id NOT IN (SELECT id FROM x))),
+      x AS MATERIALIZED (SELECT x.*, p.id AS project_id, x.payload -> 'openstack' ->> 'project_id' AS os
+        FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.project),
+      hpc AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.vf, count(*) OVER (PARTITION BY x.project_id, x.vf) AS n
+        FROM x WHERE x.active AND x.kind = 'hpc' AND x.project_id IS NOT NULL) h WHERE h.n > 1),
+      os AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.os, count(*) OVER (PARTITION BY x.os) AS n
+        FROM x WHERE x.active AND x.kind = 'openstack' AND x.os IS NOT NULL) o WHERE o.n > 1),
       problems AS MATERIALIZED (
         SELECT x.idx, 'project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
         FROM x WHERE x.project_id IS NULL
         UNION ALL
-        SELECT a.idx, 'valid_from', format('allocation %s of the same project starts at the same time: the latest allocation valid at a time would be ambiguous; give one a later valid_from, or mark one inactive', b.id)
-        FROM after a JOIN after b ON a.idx IS NOT NULL AND b.id <> a.id AND a.kind = 'hpc' AND b.kind = 'hpc'
-          AND a.project_id = b.project_id AND a.vf = b.vf
+        SELECT a.idx, 'valid_from', format(${SAME_START}, b.id)
+        FROM hpc a JOIN hpc b ON b.id <> a.id AND b.project_id = a.project_id AND b.vf = a.vf
         UNION ALL
-        SELECT a.idx, 'payload.openstack.project_id', format('allocation %s of another project names the same OpenStack project', b.id)
-        FROM after a JOIN after b ON a.idx IS NOT NULL AND b.id <> a.id AND a.kind = 'openstack' AND b.kind = 'openstack'
-          AND a.os = b.os AND a.project_id IS DISTINCT FROM b.project_id)`,
+        SELECT a.idx, 'valid_from', format(${SAME_START}, coalesce(s.directory_id, s.id::text))
+        FROM x a JOIN ${allocations} s ON s.project_id = a.project_id AND s.kind = 'hpc' AND s.valid_from = a.vf
+        WHERE a.active AND a.kind = 'hpc' AND s.active AND ${unnamedBy(sql`a`)}
+        UNION ALL
+        SELECT a.idx, 'payload.openstack.project_id', format(${SAME_OPENSTACK}, b.id)
+        FROM os a JOIN os b ON b.id <> a.id AND b.os = a.os AND b.project_id IS DISTINCT FROM a.project_id
+        UNION ALL
+        SELECT a.idx, 'payload.openstack.project_id', format(${SAME_OPENSTACK}, coalesce(s.directory_id, s.id::text))
+        FROM x a JOIN ${allocations} s ON s.kind = 'openstack' AND s.payload -> 'openstack' ->> 'project_id' = a.os
+          AND s.project_id IS DISTINCT FROM a.project_id
+        WHERE a.active AND a.kind = 'openstack' AND s.active AND ${unnamedBy(sql`a`)})`,
     claim: NONE,
     write: sql`
       x AS MATERIALIZED (SELECT x.*, p.id AS project_id, o.id AS old_id, o.project_id AS old_project, o.kind AS old_kind,

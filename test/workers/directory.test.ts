@@ -282,6 +282,50 @@ describe('PUT /directory/allocations', () => {
     expect(referential.errors?.map((e) => e.path)).toEqual(['allocations[0].project_id', 'allocations[1].valid_from']);
     expect(referential.errors?.[1]?.message).toContain(allocation.id);
   });
+
+  it('422 for two allocations of a project starting together, or two projects naming one OpenStack project: in the request and against stored ones', async () => {
+    const { project, allocation } = await grantedProject();
+    const other = { id: uniqueId('dp'), name: uniqueId('dproj') };
+    await ok(await put('projects', { projects: [other] }));
+    const os = (id: string) => ({ openstack: { project_id: id, project_name: `name-${id}` } });
+    const cloud = uniqueId('os');
+    const stored = { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) };
+    await ok(await put('allocations', { allocations: [stored] }));
+    const pair = uniqueId('os');
+    const body = await problem(
+      await put('allocations', {
+        allocations: [
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z' },
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z' },
+          { id: uniqueId('a'), project_id: other.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) },
+          { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(pair) },
+          { id: uniqueId('a'), project_id: other.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(pair) },
+          // Inactive: no clash. The same OpenStack project as the stored one, in its project: a clash only with [2].
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z', active: false },
+          { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) },
+        ],
+      }),
+      422,
+      'validation_failed',
+    );
+    expect(body.errors?.map((e) => e.path)).toEqual([
+      'allocations[0].valid_from',
+      'allocations[1].valid_from',
+      // Against the stored one and against the last record (which is in the stored one's project).
+      'allocations[2].payload.openstack.project_id',
+      'allocations[2].payload.openstack.project_id',
+      'allocations[3].payload.openstack.project_id',
+      'allocations[4].payload.openstack.project_id',
+      'allocations[6].payload.openstack.project_id',
+    ]);
+    expect(body.errors?.filter((e) => e.path === 'allocations[2].payload.openstack.project_id' && e.message.includes(stored.id))).toHaveLength(1);
+    // A record that names a stored allocation replaces it: moving the stored one to the other project while
+    // another record takes its OpenStack project in the first is no clash; nor is a stored allocation with itself.
+    const moved = { ...stored, project_id: other.id, payload: os(uniqueId('os')) };
+    const taker = { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) };
+    expect(await ok(await put('allocations', { allocations: [moved, taker] }))).toMatchObject({ inserted: 1, updated: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation, moved, taker] }))).toMatchObject({ unchanged: 3 });
+  });
 });
 
 describe('re-mapping after a directory change', () => {
