@@ -127,6 +127,35 @@ describe('PUT /directory/projects', () => {
     expect(listed.projects).toEqual([{ id: b.id, name: renamed.name, active: false, updated_at: expect.any(String) }]);
   });
 
+  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL), and again is unchanged', async () => {
+    const odd = (tag: string) => `${uniqueId(tag)} "q" \\ \\" {a,b} NULL, é ✓`;
+    const project = { id: odd('p'), name: odd('n') };
+    const nullName = { id: `${uniqueId('p')}"`, name: 'NULL' };
+    const user = { id: odd('u'), username: 'NULL', oidc_sub: odd('s'), default_project_id: project.id };
+    const allocation = {
+      id: odd('a'),
+      project_id: project.id,
+      kind: 'hpc',
+      valid_from: '2026-01-01T00:00:00+02:00',
+      payload: { note: 'a "quoted" \\ back,slash {}', list: [1, 'NULL', null], nested: { '"k"': '\\"' } },
+    };
+    await db.execute(sql`DELETE FROM users WHERE username = 'NULL'`);
+    await db.execute(sql`DELETE FROM projects WHERE name = 'NULL'`);
+    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ inserted: 2 });
+    expect(await ok(await put('users', { users: [user] }))).toMatchObject({ inserted: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ inserted: 1 });
+    const { rows } = await db.execute<{ name: string; username: string; sub: string; payload: unknown; vf: string }>(sql`
+      SELECT p.name, u.username, u.external_id AS sub, a.payload, to_char(a.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS vf
+      FROM projects p JOIN users u ON u.default_project_id = p.id JOIN allocations a ON a.project_id = p.id
+      WHERE p.directory_id = ${project.id} AND u.directory_id = ${user.id} AND a.directory_id = ${allocation.id}`);
+    expect(rows).toEqual([{ name: project.name, username: 'NULL', sub: user.oidc_sub, payload: allocation.payload, vf: '2025-12-31 22:00' }]);
+    const { rows: named } = await db.execute<{ name: string }>(sql`SELECT name FROM projects WHERE directory_id = ${nullName.id}`);
+    expect(named).toEqual([{ name: 'NULL' }]);
+    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ unchanged: 2 });
+    expect(await ok(await put('users', { users: [user] }))).toMatchObject({ unchanged: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ unchanged: 1 });
+  });
+
   it('a project made before the directory sync (same name, no id) is taken over: same row, its links stay', async () => {
     const legacy = await makeProject(db);
     const id = uniqueId('p');
