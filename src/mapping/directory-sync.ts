@@ -202,13 +202,15 @@ function projectsPlan(records: DirectoryProject[]): Plan {
     table: projects,
     legacy: noDirectoryId(projects),
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, row_number() OVER (PARTITION BY x.name ORDER BY x.idx) AS nth FROM ${input}),
+      x AS MATERIALIZED (SELECT x.*, row_number() OVER (PARTITION BY x.name ORDER BY x.idx) AS nth, o.name AS own_name
+        FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id),
       problems AS MATERIALIZED (
         SELECT x.idx, 'name' AS field, 'the same name as an earlier project of this request' AS message FROM x WHERE x.nth > 1
         UNION ALL
         SELECT x.idx, 'name', format('project %s already has this name', coalesce(p.directory_id, p.id::text || ' (no directory id)'))
         FROM x JOIN ${projects} p ON p.name = x.name AND p.directory_id IS DISTINCT FROM x.id
-        WHERE x.nth = 1 AND (p.directory_id IS NOT NULL OR EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)))`,
+        -- (a name the record's own row has already is skipped: the unique index leaves no other row with it)
+        WHERE x.nth = 1 AND x.name IS DISTINCT FROM x.own_name AND (p.directory_id IS NOT NULL OR EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)))`,
     claim: sql`
       UPDATE ${projects} p SET directory_id = x.id, updated_at = now() FROM x
       WHERE (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM problems)
@@ -246,9 +248,11 @@ function usersPlan(records: DirectoryUser[]): Plan {
     WHERE c.directory_id IS NULL AND NOT EXISTS (SELECT 1 FROM ${users} q WHERE q.directory_id = x.id)
       AND (c.username = x.username OR lower(c.email) = lower(x.email) OR c.external_id = x.sub)
     ORDER BY c.username = x.username DESC NULLS LAST, lower(c.email) = lower(x.email) DESC NULLS LAST, c.id LIMIT 1) END`;
-  const taken = (field: string, label: string, match: SQL) => sql`
+  // A value the record's own row has already is skipped: the unique index leaves no other row with it.
+  const taken = (field: string, label: string, match: SQL, changed: SQL) => sql`
       SELECT x.idx, ${field} AS field, format('user %s already has this ${sql.raw(label)}', coalesce(u.directory_id, u.id::text || ' (no directory id)'))
-      FROM x JOIN ${users} u ON ${match} AND u.directory_id IS DISTINCT FROM x.id AND u.id IS DISTINCT FROM x.claim`;
+      FROM x JOIN ${users} u ON ${match} AND u.directory_id IS DISTINCT FROM x.id AND u.id IS DISTINCT FROM x.claim
+      WHERE ${changed}`;
   const twice = (field: string, key: string) => sql`
       SELECT idx, ${field}, ${`the same ${field} as an earlier user of this request`} FROM (
         SELECT x.idx, row_number() OVER (PARTITION BY ${sql.raw(key)} ORDER BY x.idx) AS nth FROM x WHERE ${sql.raw(key)} IS NOT NULL) d
@@ -259,7 +263,8 @@ function usersPlan(records: DirectoryUser[]): Plan {
     table: users,
     legacy: noDirectoryId(users),
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, ${claimable} AS claim FROM ${input}),
+      x AS MATERIALIZED (SELECT x.*, ${claimable} AS claim, o.username AS own_username, lower(o.email) AS own_email, o.external_id AS own_sub
+        FROM ${input} LEFT JOIN ${users} o ON o.directory_id = x.id),
       problems AS MATERIALIZED (
         SELECT x.idx, 'default_project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
         FROM x WHERE x.dp IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${projects} p WHERE p.directory_id = x.dp)
@@ -270,9 +275,9 @@ function usersPlan(records: DirectoryUser[]): Plan {
         UNION ALL ${twice('username', 'x.username')}
         UNION ALL ${twice('email', 'lower(x.email)')}
         UNION ALL ${twice('oidc_sub', 'x.sub')}
-        UNION ALL ${taken('username', 'username', sql`u.username = x.username`)}
-        UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`)}
-        UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`)})`,
+        UNION ALL ${taken('username', 'username', sql`u.username = x.username`, sql`x.username IS DISTINCT FROM x.own_username`)}
+        UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`, sql`lower(x.email) IS DISTINCT FROM x.own_email`)}
+        UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`, sql`x.sub IS DISTINCT FROM x.own_sub`)})`,
     claim: sql`
       UPDATE ${users} u SET directory_id = x.id, updated_at = now() FROM x
       WHERE u.id = x.claim AND NOT EXISTS (SELECT 1 FROM problems)
