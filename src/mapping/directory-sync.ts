@@ -64,6 +64,11 @@ const keepBatch = (columns: Column[]) =>
     columns.map((c) => sql`set_config(${sql.raw(`'directory.batch_${c.name}'`)}, ${arrayLiteral(c.values)}, true) AS ${sql.raw(c.name)}`),
     sql`, `,
   )})`;
+const sentBatch = (columns: Column[]) =>
+  sql`batch AS MATERIALIZED (SELECT ${sql.join(
+    columns.map((c) => sql`${arrayLiteral(c.values)}::text AS ${sql.raw(c.name)}`),
+    sql`, `,
+  )})`;
 const keptBatch = (columns: Column[]) =>
   sql`batch AS MATERIALIZED (SELECT ${sql.join(
     columns.map((c) => sql.raw(`current_setting('directory.batch_${c.name}') AS ${c.name}`)),
@@ -91,13 +96,6 @@ const recordset = (columns: Column[]) => {
 export async function syncDirectory(db: Database, kind: DirectoryKind, body: Records, full: FullSync): Promise<DirectorySyncOutcome> {
   const plan = planFor(kind, body);
   const deactivating = full.mode === 'full' && (full.run === undefined || full.final === true);
-  const check = sql`
-    WITH ${keepBatch(plan.columns)},
-    legacy AS (SELECT ${plan.legacy} AS found), ${plan.check},
-    claimed AS (${plan.claim})
-    SELECT coalesce((SELECT json_agg(json_build_object('idx', p.idx, 'field', p.field, 'message', p.message)) FROM problems p), '[]') AS problems,
-      set_config('directory.ok', (NOT EXISTS (SELECT 1 FROM problems))::text, true) AS ok,
-      set_config('directory.claimed', coalesce((SELECT string_agg(c.id, ',') FROM claimed c), ''), true) AS claimed_ids`;
   const runs =
     full.run !== undefined && !deactivating
       ? sql`, runs AS (INSERT INTO ${directorySyncRuns} (run, kind, directory_ids)
@@ -112,29 +110,73 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
       : sql`NOT EXISTS (SELECT 1 FROM x WHERE x.id = t.directory_id) AND NOT EXISTS (
           SELECT 1 FROM ${directorySyncRuns} r CROSS JOIN unnest(r.directory_ids) AS n(id)
           WHERE r.run = ${full.run} AND r.kind = ${kind} AND n.id = t.directory_id)`;
-  const deactivate = deactivating
-    ? sql`, deact AS (UPDATE ${plan.table} t SET active = false, updated_at = now()
-        WHERE ${OK} AND t.active AND ${unnamed}
+  const deactivate = (ok: SQL) =>
+    deactivating
+      ? sql`, deact AS (UPDATE ${plan.table} t SET active = false, updated_at = now()
+        WHERE ${ok} AND t.active AND ${unnamed}
         RETURNING t.id),
-      gone AS (DELETE FROM ${directorySyncRuns} r WHERE ${OK} AND r.run = ${full.run ?? null} AND r.kind = ${kind})`
-    : sql`, deact AS (SELECT NULL::uuid AS id WHERE false)`;
+      gone AS (DELETE FROM ${directorySyncRuns} r WHERE ${ok} AND r.run = ${full.run ?? null} AND r.kind = ${kind})`
+      : sql`, deact AS (SELECT NULL::uuid AS id WHERE false)`;
   const claimedIds = sql`SELECT unnest(string_to_array(nullif(current_setting('directory.claimed', true), ''), ','))::uuid`;
   const changedOwn = sql`(SELECT coalesce(array_agg(c.id), '{}') FROM (SELECT res.id FROM res WHERE res.remap UNION ${claimedIds}) c(id))`;
   const none = sql`'{}'::uuid[]`;
-  const write = sql`
-    WITH ${keptBatch(plan.columns)}, ${plan.write}${runs}${deactivate},
+  // The write after a check that passed (`ok`), with the batch as the CTE `batch` before it: the upsert, the
+  // run's bookkeeping, the deactivation, and the counts and events to re-map.
+  const writing = (ok: SQL, before: SQL) => sql`${plan.write(ok)}${runs}${deactivate(ok)},
     ch AS (SELECT ${kind === 'users' ? changedOwn : none} AS users,
       ${kind === 'projects' ? changedOwn : kind === 'allocations' ? sql`(SELECT coalesce(array_agg(DISTINCT p), '{}') FROM res, unnest(res.remap_projects) p)` : none} AS projects,
       ${kind === 'allocations' ? changedOwn : none} AS allocations),
     affected AS (${affectedScope(sql`(SELECT users FROM ch)`, sql`(SELECT projects FROM ch)`, sql`(SELECT allocations FROM ch)`)}),
     aff AS MATERIALIZED (SELECT event_id FROM affected LIMIT ${MAX_REMAP_IDS + 1})
-    SELECT (SELECT count(*) FROM res WHERE res.inserted)::int AS inserted,
+    SELECT ${before} (SELECT count(*) FROM res WHERE res.inserted)::int AS inserted,
       (SELECT count(*) FROM (SELECT res.id FROM res WHERE NOT res.inserted UNION ${claimedIds}) u)::int AS updated,
       (SELECT count(*) FROM deact)::int AS deactivated,
       CASE WHEN (SELECT count(*) FROM aff) > ${MAX_REMAP_IDS} THEN (SELECT to_json(ch) FROM ch) END AS changed,
       coalesce((SELECT json_agg(a.event_id::text) FROM aff a), '[]') AS affected`;
+  const problems = (relation: string) =>
+    sql.raw(`coalesce((SELECT json_agg(json_build_object('idx', p.idx, 'field', p.field, 'message', p.message)) FROM ${relation} p), '[]')`);
+
+  // While no row made before the directory sync is left to take over (always, for allocations), the check and the
+  // write are one statement: its single snapshot makes the check's verdict hold for the write, and the batch is
+  // sent, read and joined to the stored rows once. Otherwise (it answers `legacy`, having written nothing) the
+  // take-over needs a statement of its own, whose changes the write must see: the transaction of two below.
+  const single = sql`
+    WITH ${sentBatch(plan.columns)},
+    legacy AS MATERIALIZED (SELECT ${plan.legacy} AS found),
+    checked AS MATERIALIZED (WITH ${plan.check} SELECT idx, field, message FROM problems),
+    ${writing(
+      sql`NOT (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM checked)`,
+      sql`(SELECT found FROM legacy) AS legacy, CASE WHEN (SELECT found FROM legacy) THEN '[]'::json ELSE ${problems('checked')} END AS problems,`,
+    )}`;
+  const { rows } = await db.execute<{ legacy: boolean } & Verdict & Written>(single);
+  const once = rows[0]!;
+  if (!once.legacy) return outcome(kind, plan.count, once, once);
+
+  const check = sql`
+    WITH ${keepBatch(plan.columns)},
+    legacy AS (SELECT ${plan.legacy} AS found), ${plan.check},
+    claimed AS (${plan.claim})
+    SELECT ${problems('problems')} AS problems,
+      set_config('directory.ok', (NOT EXISTS (SELECT 1 FROM problems))::text, true) AS ok,
+      set_config('directory.claimed', coalesce((SELECT string_agg(c.id, ',') FROM claimed c), ''), true) AS claimed_ids`;
+  const write = sql`WITH ${keptBatch(plan.columns)}, ${writing(OK, sql``)}`;
   const [checked, written] = await db.batch([db.execute(check), db.execute(write)]);
-  const verdict = checked!.rows[0] as { problems: { idx: number; field: string; message: string }[] };
+  return outcome(kind, plan.count, checked!.rows[0] as Verdict, written!.rows[0] as Written);
+}
+
+type Verdict = {
+  problems: { idx: number; field: string; message: string }[];
+};
+/** Counted in the database: the ids of 5000 upserted records are not worth carrying back. */
+type Written = {
+  inserted: number;
+  updated: number;
+  deactivated: number;
+  changed: DirectoryWrite['changed'];
+  affected: string[];
+};
+
+function outcome(kind: DirectoryKind, count: number, verdict: Verdict, out: Written): DirectorySyncOutcome {
   if (verdict.problems.length) {
     return {
       ok: false,
@@ -144,14 +186,6 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
         .map((e) => ({ path: `${kind}[${e.idx}].${e.field}`, message: e.message })),
     };
   }
-  // Counted in the database: the ids of 5000 upserted records are not worth carrying back.
-  const out = written!.rows[0] as {
-    inserted: number;
-    updated: number;
-    deactivated: number;
-    changed: DirectoryWrite['changed'];
-    affected: string[];
-  };
   const inserted = Number(out.inserted);
   const updated = Number(out.updated);
   return {
@@ -159,7 +193,7 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
     write: {
       inserted,
       updated,
-      unchanged: plan.count - inserted - updated,
+      unchanged: count - inserted - updated,
       deactivated: Number(out.deactivated),
       changed: out.changed ?? null,
       affected: out.affected,
@@ -177,8 +211,8 @@ interface Plan {
   check: SQL;
   /** The take-over (an UPDATE … RETURNING id::text), done only when `problems` is empty. */
   claim: SQL;
-  /** CTEs `x` (the batch, empty unless the check passed), `res` (id, inserted, remap[, remap_projects]). */
-  write: SQL;
+  /** CTEs `x` (the batch, empty unless `ok`: the check passed), `res` (id, inserted, remap[, remap_projects]). */
+  write: (ok: SQL) => SQL;
 }
 
 function planFor(kind: DirectoryKind, body: Records): Plan {
@@ -216,9 +250,9 @@ function projectsPlan(records: DirectoryProject[]): Plan {
       WHERE (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM problems)
         AND p.directory_id IS NULL AND p.name = x.name AND NOT EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)
       RETURNING p.id::text AS id`,
-    write: sql`
+    write: (ok) => sql`
       x AS MATERIALIZED (SELECT x.*, o.id AS old_id, o.name AS old_name, o.active AS old_active
-        FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id WHERE ${OK}),
+        FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${projects} AS p (directory_id, name, active, updated_at)
         SELECT x.id, x.name, x.active, now() FROM x
@@ -282,10 +316,10 @@ function usersPlan(records: DirectoryUser[]): Plan {
       UPDATE ${users} u SET directory_id = x.id, updated_at = now() FROM x
       WHERE u.id = x.claim AND NOT EXISTS (SELECT 1 FROM problems)
       RETURNING u.id::text AS id`,
-    write: sql`
+    write: (ok) => sql`
       x AS MATERIALIZED (SELECT x.*, p.id AS project_id, o.id AS old_id, o.username AS old_username, o.email AS old_email,
           o.external_id AS old_sub, o.default_project_id AS old_dp, o.active AS old_active
-        FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.dp LEFT JOIN ${users} o ON o.directory_id = x.id WHERE ${OK}),
+        FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.dp LEFT JOIN ${users} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${users} AS u (directory_id, username, email, external_id, default_project_id, active, updated_at)
         SELECT x.id, x.username, x.email, x.sub, x.project_id, x.active, now() FROM x
@@ -364,10 +398,10 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
           AND s.project_id IS DISTINCT FROM a.project_id
         WHERE a.active AND a.kind = 'openstack' AND s.active AND ${unnamedBy(sql`a`)})`,
     claim: NONE,
-    write: sql`
+    write: (ok) => sql`
       x AS MATERIALIZED (SELECT x.*, p.id AS project_id, o.id AS old_id, o.project_id AS old_project, o.kind AS old_kind,
           o.valid_from AS old_vf, o.valid_to AS old_vt, o.grants AS old_grants, o.payload AS old_payload, o.active AS old_active
-        FROM ${input} JOIN ${projects} p ON p.directory_id = x.project LEFT JOIN ${allocations} o ON o.directory_id = x.id WHERE ${OK}),
+        FROM ${input} JOIN ${projects} p ON p.directory_id = x.project LEFT JOIN ${allocations} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${allocations} AS a (directory_id, project_id, kind, valid_from, valid_to, grants, payload, active, updated_at)
         SELECT x.id, x.project_id, x.kind, x.vf, x.vt, x.grants, x.payload, x.active, now() FROM x
