@@ -84,14 +84,14 @@ const recordset = (columns: Column[]) => {
 
 /**
  * Store a batch of the allocation system's records (PUT /directory/<kind>), set-based, in ONE request to the
- * database (one HTTP round trip, one transaction) of two statements, the batch travelling as one JSON parameter of
- * each. The first checks every record (referential errors come back as paths) and, only if it found nothing,
- * claims rows made before the directory sync (projects by name, users by username, e-mail or OIDC subject, when no
- * row has the record's id yet; skipped as a whole once no such row is left); it leaves its verdict in a
- * transaction-local setting. The second, only on that verdict, upserts by the allocation system's id the records
- * that differ from their row (a re-sent batch reaches no row), keeps a full run's bookkeeping, marks inactive what
- * a full list does not name, and selects the events whose links the change can alter (see affectedDays). Never
- * deletes: old usage keeps its links.
+ * database (one HTTP round trip, one transaction), the batch travelling once as one array per field. The check
+ * finds every record that cannot be stored (referential errors come back as paths); only if it found nothing, the
+ * write upserts by the allocation system's id the records that differ from their row (a re-sent batch reaches no
+ * row), keeps a full run's bookkeeping, marks inactive what a full list does not name, and selects the events whose
+ * links the change can alter (see affectedDays). Both are one statement while no row made before the directory
+ * sync is left to take over; while some are, two: the check also claims them (projects by name, users by username,
+ * e-mail or OIDC subject, when no row has the record's id yet) and leaves its verdict in a transaction-local
+ * setting for the write. Never deletes: old usage keeps its links.
  */
 export async function syncDirectory(db: Database, kind: DirectoryKind, body: Records, full: FullSync): Promise<DirectorySyncOutcome> {
   const plan = planFor(kind, body);
