@@ -16,19 +16,35 @@ export const hasBadText = (s: string): boolean => s.includes('\0') || LONE_SURRO
  * none. Recursive: callers cap the nesting depth first (the JSON body middleware does, at 64).
  */
 export function findBadText(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
-  if (typeof value === 'string') return hasBadText(value) ? path : undefined;
+  const found = badTextIn(value);
+  return found && [...path, ...found];
+}
+
+/** No NUL and no surrogate at all: most strings, told by one scan (the lone-surrogate pattern is slower). */
+const SUSPECT = /[\0\uD800-\uDFFF]/;
+const isBad = (s: string) => SUSPECT.test(s) && hasBadText(s);
+
+/** findBadText within `value`: a path is built only for what is found, on the way back. */
+function badTextIn(value: unknown): (string | number)[] | undefined {
+  if (typeof value === 'string') return isBad(value) ? [] : undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findBadText(value[i], [...path, i]);
-      if (found) return found;
+      const found = badTextIn(value[i]);
+      if (found) {
+        found.unshift(i);
+        return found;
+      }
     }
     return undefined;
   }
   if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (hasBadText(k)) return [...path, k];
-      const found = findBadText(v, [...path, k]);
-      if (found) return found;
+    for (const k of Object.keys(value)) {
+      if (isBad(k)) return [k];
+      const found = badTextIn((value as Record<string, unknown>)[k]);
+      if (found) {
+        found.unshift(k);
+        return found;
+      }
     }
   }
   return undefined;

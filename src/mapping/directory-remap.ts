@@ -3,7 +3,7 @@ import type { MappingMessage } from '../contracts/mapping-message.ts';
 import { type Database, driverError } from '../db/client.ts';
 import { log } from '../lib/log.ts';
 import { DAY_MS } from '../lib/utc-day.ts';
-import { affectedDays, type DirectoryError, type FullSync, MAX_REMAP_IDS, syncDirectory } from './directory-sync.ts';
+import { affectedDays, type DirectoryError, type FullSync, syncDirectory } from './directory-sync.ts';
 import { requestEventsRemap, requestRemap } from './remap.ts';
 
 export type SyncOutcome =
@@ -36,7 +36,8 @@ export async function syncAndRemap(
   const { changed, affected, ...counts } = outcome.write;
   const result: SyncResult = { ...counts, remap_queued: 0, remap_days: 0 };
   try {
-    if (affected.length <= MAX_REMAP_IDS) {
+    // `changed` comes back only past MAX_REMAP_IDS affected events (then by day).
+    if (changed === null) {
       result.remap_queued = await requestEventsRemap(deps.queue, affected);
     } else {
       const days = await affectedDays(deps.db, changed);

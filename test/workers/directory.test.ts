@@ -127,6 +127,35 @@ describe('PUT /directory/projects', () => {
     expect(listed.projects).toEqual([{ id: b.id, name: renamed.name, active: false, updated_at: expect.any(String) }]);
   });
 
+  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL), and again is unchanged', async () => {
+    const odd = (tag: string) => `${uniqueId(tag)} "q" \\ \\" {a,b} NULL, é ✓`;
+    const project = { id: odd('p'), name: odd('n') };
+    const nullName = { id: `${uniqueId('p')}"`, name: 'NULL' };
+    const user = { id: odd('u'), username: 'NULL', oidc_sub: odd('s'), default_project_id: project.id };
+    const allocation = {
+      id: odd('a'),
+      project_id: project.id,
+      kind: 'hpc',
+      valid_from: '2026-01-01T00:00:00+02:00',
+      payload: { note: 'a "quoted" \\ back,slash {}', list: [1, 'NULL', null], nested: { '"k"': '\\"' } },
+    };
+    await db.execute(sql`DELETE FROM users WHERE username = 'NULL'`);
+    await db.execute(sql`DELETE FROM projects WHERE name = 'NULL'`);
+    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ inserted: 2 });
+    expect(await ok(await put('users', { users: [user] }))).toMatchObject({ inserted: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ inserted: 1 });
+    const { rows } = await db.execute<{ name: string; username: string; sub: string; payload: unknown; vf: string }>(sql`
+      SELECT p.name, u.username, u.external_id AS sub, a.payload, to_char(a.valid_from AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS vf
+      FROM projects p JOIN users u ON u.default_project_id = p.id JOIN allocations a ON a.project_id = p.id
+      WHERE p.directory_id = ${project.id} AND u.directory_id = ${user.id} AND a.directory_id = ${allocation.id}`);
+    expect(rows).toEqual([{ name: project.name, username: 'NULL', sub: user.oidc_sub, payload: allocation.payload, vf: '2025-12-31 22:00' }]);
+    const { rows: named } = await db.execute<{ name: string }>(sql`SELECT name FROM projects WHERE directory_id = ${nullName.id}`);
+    expect(named).toEqual([{ name: 'NULL' }]);
+    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ unchanged: 2 });
+    expect(await ok(await put('users', { users: [user] }))).toMatchObject({ unchanged: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ unchanged: 1 });
+  });
+
   it('a project made before the directory sync (same name, no id) is taken over: same row, its links stay', async () => {
     const legacy = await makeProject(db);
     const id = uniqueId('p');
@@ -281,6 +310,50 @@ describe('PUT /directory/allocations', () => {
     );
     expect(referential.errors?.map((e) => e.path)).toEqual(['allocations[0].project_id', 'allocations[1].valid_from']);
     expect(referential.errors?.[1]?.message).toContain(allocation.id);
+  });
+
+  it('422 for two allocations of a project starting together, or two projects naming one OpenStack project: in the request and against stored ones', async () => {
+    const { project, allocation } = await grantedProject();
+    const other = { id: uniqueId('dp'), name: uniqueId('dproj') };
+    await ok(await put('projects', { projects: [other] }));
+    const os = (id: string) => ({ openstack: { project_id: id, project_name: `name-${id}` } });
+    const cloud = uniqueId('os');
+    const stored = { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) };
+    await ok(await put('allocations', { allocations: [stored] }));
+    const pair = uniqueId('os');
+    const body = await problem(
+      await put('allocations', {
+        allocations: [
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z' },
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z' },
+          { id: uniqueId('a'), project_id: other.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) },
+          { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(pair) },
+          { id: uniqueId('a'), project_id: other.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(pair) },
+          // Inactive: no clash. The same OpenStack project as the stored one, in its project: a clash only with [2].
+          { id: uniqueId('a'), project_id: other.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z', active: false },
+          { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) },
+        ],
+      }),
+      422,
+      'validation_failed',
+    );
+    expect(body.errors?.map((e) => e.path)).toEqual([
+      'allocations[0].valid_from',
+      'allocations[1].valid_from',
+      // Against the stored one and against the last record (which is in the stored one's project).
+      'allocations[2].payload.openstack.project_id',
+      'allocations[2].payload.openstack.project_id',
+      'allocations[3].payload.openstack.project_id',
+      'allocations[4].payload.openstack.project_id',
+      'allocations[6].payload.openstack.project_id',
+    ]);
+    expect(body.errors?.filter((e) => e.path === 'allocations[2].payload.openstack.project_id' && e.message.includes(stored.id))).toHaveLength(1);
+    // A record that names a stored allocation replaces it: moving the stored one to the other project while
+    // another record takes its OpenStack project in the first is no clash; nor is a stored allocation with itself.
+    const moved = { ...stored, project_id: other.id, payload: os(uniqueId('os')) };
+    const taker = { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) };
+    expect(await ok(await put('allocations', { allocations: [moved, taker] }))).toMatchObject({ inserted: 1, updated: 1 });
+    expect(await ok(await put('allocations', { allocations: [allocation, moved, taker] }))).toMatchObject({ unchanged: 3 });
   });
 });
 

@@ -11,8 +11,10 @@ export const MAX_JSON_DEPTH = 64;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN = new Set([0x5b, 0x7b]);
-const CLOSE = new Set([0x5d, 0x7d]);
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
 
 /**
  * Follows the nesting depth of JSON text chunk by chunk (brackets outside strings), so a body nested
@@ -28,17 +30,28 @@ export class JsonDepthScanner {
 
   /** False as soon as the depth passes the cap. */
   feed(chunk: Uint8Array): boolean {
-    for (const byte of chunk) {
-      if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (byte === BACKSLASH) this.escaped = true;
-        else if (byte === QUOTE) this.inString = false;
-      } else if (byte === QUOTE) this.inString = true;
-      else if (OPEN.has(byte)) {
-        if (++this.depth > this.max) return false;
-      } else if (CLOSE.has(byte)) this.depth--;
+    // An indexed loop over locals, the bytes compared directly: every JSON body passes here byte by byte (a
+    // for…of over the chunk with two Sets took some 10 ms a megabyte).
+    let { depth, inString, escaped } = this;
+    let ok = true;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+      } else if (byte === QUOTE) inString = true;
+      else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+        if (++depth > this.max) {
+          ok = false;
+          break;
+        }
+      } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
     }
-    return true;
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    return ok;
   }
 }
 
