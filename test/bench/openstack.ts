@@ -38,7 +38,7 @@ const peakRss = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/
 
 export async function benchOpenStack(databaseUrl: string): Promise<Record<string, number>> {
   const from = Date.parse(`${DAY}T00:00:00Z`);
-  let t = performance.now();
+  const t = performance.now();
   const cloud = generateDemoCloud({
     start: from,
     end: from + 86_400_000,

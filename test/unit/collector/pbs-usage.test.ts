@@ -4,7 +4,7 @@
  * lines as folding everything in one place.
  */
 import { describe, expect, it } from 'vitest';
-import { PbsUsageFold } from '../../../src/contracts/pbs-usage.ts';
+import { type PackedUsage, PbsUsageFold } from '../../../src/contracts/pbs-usage.ts';
 import { parseUsageLine, UsageLineSchema } from '../../../src/contracts/usage-line.ts';
 import { PbsEventBuilder, usageEvent } from '../../../src/collector/transform/pbs-events.ts';
 import { makeJob } from '../../support/jobs.ts';
@@ -108,7 +108,7 @@ describe('PbsUsageFold packed block after block (a parse thread keeps one fold p
   it('sends each group key once, the sums of each block once, and refuses packs merged out of order', () => {
     const all = jobs(700);
     const thread = new PbsUsageFold('thread 1');
-    const packs = [];
+    const packs: PackedUsage[] = [];
     for (let at = 0; at < all.length; at += 100) {
       for (const j of all.slice(at, at + 100)) thread.add(j);
       packs.push(structuredClone(thread.packed(new Uint8Array(new SharedArrayBuffer(64 * 1024)))));

@@ -187,7 +187,29 @@ describe('a line read in its bytes', () => {
 
   it('writes numbers as JSON.stringify does', () => {
     const out = new Uint8Array(64);
-    for (const n of [0, -0, 7, 10, 99, 100, -11, 999_999_999, 1_000_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 12.5, 0.1, 1e-7, null]) {
+    for (const n of [
+      0,
+      -0,
+      7,
+      10,
+      99,
+      100,
+      -11,
+      999_999_999,
+      1_000_000_000,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 31 + 1,
+      2 ** 32,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      2 ** 53,
+      1e21,
+      12.5,
+      0.1,
+      1e-7,
+      null,
+    ]) {
       const end = putNumber(out, 0, n);
       expect(Buffer.from(out.subarray(0, end)).toString('latin1'), String(n)).toBe(JSON.stringify(n));
     }
