@@ -1,7 +1,7 @@
 import type { JobRecord } from '../../contracts/job-record.ts';
 import { type PbsUsageFold, utcDayOf } from '../../contracts/pbs-usage.ts';
 import { locateAccountingHeader, locatePlainHeader, PayloadReader } from './line-tokenizer.ts';
-import { asciiBytes, putAsciiString, putBytes, putNumber } from './json-bytes.ts';
+import { type JsonConstant, jsonConstant, putAsciiString, putBytes, putConstant, putNumber } from './json-bytes.ts';
 import { deriveJobResources, type JobResources, RESOURCE_ATTRIBUTES } from './resources.ts';
 import { epochToRfc3339, MAX_EPOCH, parseEpochSeconds, putRfc3339Json } from './values.ts';
 
@@ -315,22 +315,22 @@ function fromPayload(
 
 // The record's JSON around its values, in the order of the record above (a key, then its value);
 // the test holding putRecordJson to JSON.stringify(record) keeps the two orders together.
-const key = (name: string) => asciiBytes(`,"${name}":`);
-const JOB_ID = asciiBytes('{"job_id":');
+const key = (name: string) => jsonConstant(`,"${name}":`);
+const JOB_ID = jsonConstant('{"job_id":');
 const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map(key) as [
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
 ];
 const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map(key) as [
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
-  Uint8Array,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
 ];
 const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_USED, K_VMEM_USED, K_MEM_REQUESTED, K_NCPUS, K_NGPUS, K_NODES] = [
   'walltime_used_seconds',
@@ -343,21 +343,36 @@ const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_U
   'ncpus',
   'ngpus',
   'nodes',
-].map(key) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+].map(key) as [
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+  JsonConstant,
+];
 const K_EXEC_HOST = key('exec_host');
 const K_EXIT_STATUS = key('exit_status');
 const K_RUN_COUNT = key('run_count');
-const ORIGIN_E = asciiBytes(',"origin":{"source":"accounting","record":"E","file":');
-const ORIGIN_R = asciiBytes(',"origin":{"source":"accounting","record":"R","file":');
+const ORIGIN_E = jsonConstant(',"origin":{"source":"accounting","record":"E","file":');
+const ORIGIN_R = jsonConstant(',"origin":{"source":"accounting","record":"R","file":');
 const K_LINE = key('line');
-const JSON_NULL = asciiBytes('null');
+const JSON_NULL = jsonConstant('null');
 
 /** The file name's JSON, kept for the next line (a block's lines share it). */
 let fileName = '';
-let fileJson = asciiBytes('""');
+let fileJson: Uint8Array = Buffer.from('""');
+
+/** `out` of the last record written, as a DataView (made once per output buffer). */
+let outBytes: Uint8Array | null = null;
+let outView: DataView = new DataView(new ArrayBuffer(0));
 
 function putTime(out: Uint8Array, at: number, seconds: number | null): number {
-  return seconds === null ? putBytes(out, at, JSON_NULL) : putRfc3339Json(out, at, seconds);
+  return seconds === null ? putConstant(outView, out, at, JSON_NULL) : putRfc3339Json(out, at, seconds);
 }
 
 /** fromPayload's record as JSON, for a line read in its bytes (and its times read). */
@@ -371,38 +386,43 @@ function putRecordJson(
   at: number,
 ): number {
   const resources = deriveJobResources(payload, scratch);
-  let o = putBytes(out, at, JOB_ID);
+  if (out !== outBytes) {
+    outBytes = out;
+    outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  }
+  const view = outView;
+  let o = putConstant(view, out, at, JOB_ID);
   o = putAsciiString(out, o, bytes, idFrom, idTo);
-  o = payload.putJson(USER, out, putBytes(out, o, K_USER), true);
-  o = payload.putJson(GROUP, out, putBytes(out, o, K_GROUP), true);
-  o = payload.putJson(PROJECT, out, putBytes(out, o, K_PROJECT), true);
-  o = payload.putJson(ACCOUNT, out, putBytes(out, o, K_ACCOUNT), true);
-  o = payload.putJson(QUEUE, out, putBytes(out, o, K_QUEUE), true);
-  o = payload.putJson(JOBNAME, out, putBytes(out, o, K_JOBNAME), true);
-  o = putTime(out, putBytes(out, o, K_CTIME), times.ctime);
-  o = putTime(out, putBytes(out, o, K_QTIME), times.qtime);
-  o = putTime(out, putBytes(out, o, K_ETIME), times.etime);
-  o = putTime(out, putBytes(out, o, K_START), times.start);
-  o = putTime(out, putBytes(out, o, K_END), times.end);
-  o = putNumber(out, putBytes(out, o, K_WALLTIME_USED), walltimeUsed(resources));
-  o = putNumber(out, putBytes(out, o, K_WALLTIME_REQUESTED), resources.walltime_requested_seconds);
-  o = putNumber(out, putBytes(out, o, K_CPU_TIME), resources.cpu_time_seconds);
-  o = putNumber(out, putBytes(out, o, K_CPU_PERCENT), resources.cpu_percent);
-  o = putNumber(out, putBytes(out, o, K_MEM_USED), resources.mem_used_bytes);
-  o = putNumber(out, putBytes(out, o, K_VMEM_USED), resources.vmem_used_bytes);
-  o = putNumber(out, putBytes(out, o, K_MEM_REQUESTED), resources.mem_requested_bytes);
-  o = putNumber(out, putBytes(out, o, K_NCPUS), resources.ncpus);
-  o = putNumber(out, putBytes(out, o, K_NGPUS), resources.ngpus);
-  o = putNumber(out, putBytes(out, o, K_NODES), resources.nodes);
-  o = payload.putJson(EXEC_HOST, out, putBytes(out, o, K_EXEC_HOST), false);
-  o = putNumber(out, putBytes(out, o, K_EXIT_STATUS), exitStatus());
-  o = putNumber(out, putBytes(out, o, K_RUN_COUNT), payload.count(RUN_COUNT));
+  o = payload.putJson(USER, out, putConstant(view, out, o, K_USER), true);
+  o = payload.putJson(GROUP, out, putConstant(view, out, o, K_GROUP), true);
+  o = payload.putJson(PROJECT, out, putConstant(view, out, o, K_PROJECT), true);
+  o = payload.putJson(ACCOUNT, out, putConstant(view, out, o, K_ACCOUNT), true);
+  o = payload.putJson(QUEUE, out, putConstant(view, out, o, K_QUEUE), true);
+  o = payload.putJson(JOBNAME, out, putConstant(view, out, o, K_JOBNAME), true);
+  o = putTime(out, putConstant(view, out, o, K_CTIME), times.ctime);
+  o = putTime(out, putConstant(view, out, o, K_QTIME), times.qtime);
+  o = putTime(out, putConstant(view, out, o, K_ETIME), times.etime);
+  o = putTime(out, putConstant(view, out, o, K_START), times.start);
+  o = putTime(out, putConstant(view, out, o, K_END), times.end);
+  o = putNumber(out, putConstant(view, out, o, K_WALLTIME_USED), walltimeUsed(resources));
+  o = putNumber(out, putConstant(view, out, o, K_WALLTIME_REQUESTED), resources.walltime_requested_seconds);
+  o = putNumber(out, putConstant(view, out, o, K_CPU_TIME), resources.cpu_time_seconds);
+  o = putNumber(out, putConstant(view, out, o, K_CPU_PERCENT), resources.cpu_percent);
+  o = putNumber(out, putConstant(view, out, o, K_MEM_USED), resources.mem_used_bytes);
+  o = putNumber(out, putConstant(view, out, o, K_VMEM_USED), resources.vmem_used_bytes);
+  o = putNumber(out, putConstant(view, out, o, K_MEM_REQUESTED), resources.mem_requested_bytes);
+  o = putNumber(out, putConstant(view, out, o, K_NCPUS), resources.ncpus);
+  o = putNumber(out, putConstant(view, out, o, K_NGPUS), resources.ngpus);
+  o = putNumber(out, putConstant(view, out, o, K_NODES), resources.nodes);
+  o = payload.putJson(EXEC_HOST, out, putConstant(view, out, o, K_EXEC_HOST), false);
+  o = putNumber(out, putConstant(view, out, o, K_EXIT_STATUS), exitStatus());
+  o = putNumber(out, putConstant(view, out, o, K_RUN_COUNT), payload.count(RUN_COUNT));
   if (origin.file !== fileName) {
     fileName = origin.file;
     fileJson = Buffer.from(JSON.stringify(fileName), 'utf8');
   }
-  o = putBytes(out, putBytes(out, o, type === 'E' ? ORIGIN_E : ORIGIN_R), fileJson);
-  o = putNumber(out, putBytes(out, o, K_LINE), origin.line);
+  o = putBytes(out, putConstant(view, out, o, type === 'E' ? ORIGIN_E : ORIGIN_R), fileJson);
+  o = putNumber(out, putConstant(view, out, o, K_LINE), origin.line);
   out[o++] = 125;
   out[o++] = 125;
   return o;

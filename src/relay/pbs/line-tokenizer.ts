@@ -156,6 +156,39 @@ const INTERNED = 1024;
 /** The tokens of a line whose keys readBytes guesses from the line before. */
 const MAX_GUESSES = 64;
 
+/** Room for a guessed key (readBytes): a longer key is found again each line. */
+const GUESSED_KEY_BYTES = 32;
+
+/**
+ * Keep the key `bytes[from, to)` at `into[at…]` when it fits and every byte is printable ASCII (what
+ * {@link sameKey} needs of it); false when it is not kept.
+ */
+function keepGuess(bytes: Uint8Array, from: number, to: number, into: Uint8Array, at: number): boolean {
+  if (to - from > GUESSED_KEY_BYTES) return false;
+  for (let k = from; k < to; k++) {
+    const c = bytes[k]!;
+    if (c < 33 || c > 126) return false;
+    into[at + k - from] = c;
+  }
+  return true;
+}
+
+/**
+ * `a[from, from + length)` = a key kept by {@link keepGuess} at `b[at…]`, eight bytes at a time as doubles:
+ * eight bytes of printable ASCII read as a double are a finite, non-zero number, which equals only a double
+ * of the same bits (a NaN read from `a` equals nothing: no match, and the token is scanned instead).
+ */
+function sameKey(a: DataView, from: number, b: DataView, at: number, length: number): boolean {
+  let m = 0;
+  for (; m + 8 <= length; m += 8) if (a.getFloat64(from + m, true) !== b.getFloat64(at + m, true)) return false;
+  if (m + 4 <= length) {
+    if (a.getUint32(from + m, true) !== b.getUint32(at + m, true)) return false;
+    m += 4;
+  }
+  for (; m < length; m++) if (a.getUint8(from + m) !== b.getUint8(at + m)) return false;
+  return true;
+}
+
 /** A declared key, by name or by its {@link PayloadReader.slot}. */
 type Key = string | number;
 
@@ -192,11 +225,15 @@ export class PayloadReader {
   private readonly byLength: Array<Candidate[] | undefined> = [];
   /** The declared keys' bytes, one after another. */
   private readonly keyBytes: DataView;
-  /** Each slot's key: its length, and where its bytes are in `keyBytes`. */
-  private readonly keyLengths: Int32Array;
-  private readonly keyAt: Int32Array;
-  /** The slot of the k-th `key=value` token of the last line read in its bytes (-1: none). */
+  /**
+   * The k-th `key=value` token of the last lines read in their bytes: its key's slot (-1: not declared), its
+   * key's length (0: none kept) and bytes (at k × GUESSED_KEY_BYTES), for readBytes to compare the next line's
+   * k-th token with.
+   */
   private readonly guesses = new Int32Array(MAX_GUESSES).fill(-1);
+  private readonly guessLengths = new Int32Array(MAX_GUESSES);
+  private readonly guessBytes = new Uint8Array(MAX_GUESSES * GUESSED_KEY_BYTES);
+  private readonly guessKeys = new DataView(this.guessBytes.buffer);
   /** `bytes`, as a DataView (made once per buffer: a chunk holds hundreds of lines). */
   private view: DataView | null = null;
   private readonly starts: Int32Array;
@@ -211,8 +248,6 @@ export class PayloadReader {
     const keyBytes = Buffer.from(all.join(''), 'latin1');
     this.keyBytes = new DataView(keyBytes.buffer, keyBytes.byteOffset, keyBytes.byteLength);
     let at = 0;
-    const lengths: number[] = [];
-    const offsets: number[] = [];
     for (const key of all) {
       if (!/^[\x21-\x7e]+$/.test(key) || key.includes('=')) throw new Error(`PayloadReader: cannot declare ${JSON.stringify(key)}`);
       const slot = this.slots.size;
@@ -220,14 +255,10 @@ export class PayloadReader {
       const candidate = { key, slot, at };
       (this.byFirst[key.charCodeAt(0)] ??= []).push(candidate);
       (this.byLength[key.length] ??= []).push(candidate);
-      lengths.push(key.length);
-      offsets.push(at);
       at += key.length;
     }
     this.starts = new Int32Array(this.slots.size).fill(-1);
     this.ends = new Int32Array(this.slots.size);
-    this.keyLengths = Int32Array.from(lengths);
-    this.keyAt = Int32Array.from(offsets);
   }
 
   /** Read the payload `text.slice(from)`. */
@@ -314,8 +345,7 @@ export class PayloadReader {
   readBytes(bytes: Buffer, from: number, end: number): boolean {
     if (bytes !== this.bytes || this.view === null) this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const view = this.view;
-    const keyBytes = this.keyBytes;
-    const { guesses, keyLengths, keyAt } = this;
+    const { guesses, guessLengths, guessKeys, guessBytes } = this;
     let token = 0;
     this.bytes = bytes;
     this.text = null;
@@ -331,24 +361,49 @@ export class PayloadReader {
         i++;
         continue;
       }
-      // The token runs to the next space or tab; its first `=` splits the key off. Four bytes at a time
-      // while none of them is one of those or outside ASCII (wordStops), then byte by byte.
       let stop = i;
-      while (stop + 4 <= end && !wordStops(view.getUint32(stop, true), true)) stop += 4;
-      for (; stop < end; stop++) {
-        c = bytes[stop]!;
-        if (c === 61 || (c <= 32 && (c === 32 || c === 9))) break;
-        seen |= c;
-      }
-      if (c !== 61 || stop === end || stop === i) {
+      let slot = -1;
+      // The key the previous line had at this place, followed by `=`: a log writes its keys in one order,
+      // so the key is compared, not scanned for its end and then looked up (keys are most of a payload's bytes).
+      const length = token < MAX_GUESSES ? guessLengths[token]! : 0;
+      if (length > 0 && i + length < end && bytes[i + length] === 61 && sameKey(view, i, guessKeys, token * GUESSED_KEY_BYTES, length)) {
+        stop = i + length;
+        slot = guesses[token]!;
+      } else {
+        // The token runs to the next space or tab; its first `=` splits the key off. Four bytes at a time
+        // while none of them is one of those or outside ASCII (wordStops), then byte by byte.
+        while (stop + 4 <= end && !wordStops(view.getUint32(stop, true), true)) stop += 4;
         for (; stop < end; stop++) {
           c = bytes[stop]!;
-          if (c <= 32 && (c === 32 || c === 9)) break;
+          if (c === 61 || (c <= 32 && (c === 32 || c === 9))) break;
           seen |= c;
         }
-        i = stop; // a stray token (no `=`, or nothing before it)
-        continue;
+        if (c !== 61 || stop === end || stop === i) {
+          for (; stop < end; stop++) {
+            c = bytes[stop]!;
+            if (c <= 32 && (c === 32 || c === 9)) break;
+            seen |= c;
+          }
+          i = stop; // a stray token (no `=`, or nothing before it)
+          continue;
+        }
+        // The declared keys of this length; the key is kept as this place's guess for the next line.
+        const candidates = this.byLength[stop - i];
+        if (candidates !== undefined) {
+          for (let k = 0; k < candidates.length; k++) {
+            const candidate = candidates[k]!;
+            if (sameBytes(view, i, this.keyBytes, candidate.at, stop - i)) {
+              slot = candidate.slot;
+              break;
+            }
+          }
+        }
+        if (token < MAX_GUESSES) {
+          guesses[token] = slot;
+          guessLengths[token] = keepGuess(bytes, i, stop, guessBytes, token * GUESSED_KEY_BYTES) ? stop - i : 0;
+        }
       }
+      token++;
       const eq = stop;
       stop++;
       while (stop + 4 <= end && !wordStops(view.getUint32(stop, true), false)) stop += 4;
@@ -357,25 +412,6 @@ export class PayloadReader {
         if (c <= 32 && (c === 32 || c === 9)) break;
         seen |= c;
       }
-      // The key the previous line had at this place first (a log writes its keys in one order), then
-      // the declared keys of this length.
-      let slot = -1;
-      const guess = token < MAX_GUESSES ? guesses[token]! : -1;
-      if (guess >= 0 && keyLengths[guess] === eq - i && sameBytes(view, i, keyBytes, keyAt[guess]!, eq - i)) slot = guess;
-      else {
-        const candidates = this.byLength[eq - i];
-        if (candidates !== undefined) {
-          for (let k = 0; k < candidates.length; k++) {
-            const candidate = candidates[k]!;
-            if (sameBytes(view, i, keyBytes, candidate.at, eq - i)) {
-              slot = candidate.slot;
-              break;
-            }
-          }
-        }
-        if (token < MAX_GUESSES) guesses[token] = slot;
-      }
-      token++;
       let valueStart = eq + 1;
       let valueEnd = stop;
       const q = eq + 1 < end ? bytes[eq + 1]! : 0;

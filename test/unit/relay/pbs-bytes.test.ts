@@ -257,6 +257,46 @@ describe('PayloadReader', () => {
     expect(bytesRead).toBeGreaterThan(1000);
   });
 
+  it('reads a key that differs from the one the line before had at its place as tokenizePayload does', () => {
+    // readBytes compares each token with the key the previous line had there: every way a key can differ
+    // from that guess must read as the reference reads it, line after line on one reader.
+    const long = `Resource_List.${'x'.repeat(40)}`; // longer than a kept guess
+    const keys = ['user', 'users', 'use', 'queue', 'Resource_List.walltime', 'Resource_List.wallclock', long, 'end'];
+    const reader = new PayloadReader(keys);
+    const base = ['user=alice', 'queue=workq', 'Resource_List.walltime=01:00:00', `${long}=7`, 'end=100'];
+    const variants = (token: string): string[] => {
+      const [key = '', value = ''] = token.split('=');
+      return [
+        token,
+        `${key}s=${value}`, // longer, the guess a prefix of it
+        `${key.slice(0, -1)}=${value}`, // shorter
+        `${key.slice(0, -1)}X=${value}`, // one byte differs (the last)
+        `X${key.slice(1)}=${value}`, // one byte differs (the first)
+        `${key}`, // no `=`: a stray token
+        `${key} =${value}`, // the key, then a stray token
+        `${key}==${value}`, // the value starts with `=`
+        `${key}="${value} x"`, // a quoted value
+        `\t${key}=${value}`,
+        `${key}=`, // empty
+      ];
+    };
+    const rand = mulberry32(13);
+    let lines = 0;
+    for (let n = 0; n < 3000; n++) {
+      const tokens = base.map((t) => (rand() < 0.3 ? variants(t)[Math.floor(rand() * 11)]! : t));
+      if (rand() < 0.1) tokens.splice(Math.floor(rand() * tokens.length), 1); // a token missing shifts the rest
+      const p = tokens.join(' ');
+      const { attrs } = tokenizePayload(p);
+      const bytes = Buffer.from(`;;${p}`, 'latin1');
+      expect(reader.readBytes(bytes, 2, bytes.length)).toBe(true);
+      const got = keys.map((k) => reader.get(k));
+      const expected = keys.map((k) => attrs.get(k));
+      if (!isDeepStrictEqual(got, expected)) expect({ p, got }).toEqual({ p, got: expected });
+      lines++;
+    }
+    expect(lines).toBe(3000);
+  });
+
   it('refuses keys it cannot recognise, and a key it was not given', () => {
     expect(() => new PayloadReader(['a=b'])).toThrow(/cannot declare/);
     expect(() => new PayloadReader(['a b'])).toThrow(/cannot declare/);
