@@ -372,7 +372,7 @@ let outBytes: Uint8Array | null = null;
 let outView: DataView = new DataView(new ArrayBuffer(0));
 
 function putTime(out: Uint8Array, at: number, seconds: number | null): number {
-  return seconds === null ? putConstant(outView, out, at, JSON_NULL) : putRfc3339Json(out, at, seconds);
+  return seconds === null ? putConstant(outView, out, at, JSON_NULL) : putRfc3339Json(outView, at, seconds);
 }
 
 /** fromPayload's record as JSON, for a line read in its bytes (and its times read). */

@@ -60,37 +60,55 @@ export function putBytes(out: Uint8Array, at: number, chunk: Uint8Array): number
 
 const NULL = asciiBytes('null');
 
-/** A number as JSON.stringify writes it (safe integers digit by digit), or `null`. */
+/** Two digits 00 … 99 as a 16-bit word: the tens' byte in the low half, the ones' in the high (little-endian order). */
+export const DIGIT_PAIRS = Uint16Array.from({ length: 100 }, (_, n) => (48 + Math.floor(n / 10)) | ((48 + (n % 10)) << 8));
+
+/** `v` (0 … 2^31 − 1) in decimal, two digits at a time. */
+function putUint31(out: Uint8Array, at: number, v: number): number {
+  let digits = 1;
+  for (let p = 10; p <= v && digits < 10; p *= 10) digits++;
+  const end = at + digits;
+  let k = end;
+  while (v >= 100) {
+    const q = (v / 100) | 0;
+    const pair = DIGIT_PAIRS[v - q * 100]!;
+    out[--k] = pair >> 8;
+    out[--k] = pair & 0xff;
+    v = q;
+  }
+  if (v >= 10) {
+    const pair = DIGIT_PAIRS[v]!;
+    out[--k] = pair >> 8;
+    out[--k] = pair & 0xff;
+  } else out[--k] = 48 + v;
+  return end;
+}
+
+/**
+ * A number as JSON.stringify writes it, or `null`: safe integers two digits at a time (beyond 2^31, a memory
+ * size in bytes, as the digits above the last eight and then those eight), anything else by JSON.stringify.
+ */
 export function putNumber(out: Uint8Array, at: number, value: number | null): number {
   if (value === null) return putBytes(out, at, NULL);
-  if (value >= 0 && value < 2147483648 && (value | 0) === value) {
-    // The usual value (a count, seconds, a percentage), with 32-bit integer arithmetic.
-    let v = value | 0;
-    let digits = 1;
-    for (let p = 10; p <= v && digits < 10; p *= 10) digits++;
-    const end = at + digits;
-    for (let k = end - 1; k >= at; k--) {
-      const q = (v / 10) | 0;
-      out[k] = 48 + v - q * 10;
-      v = q;
-    }
-    return end;
-  }
+  if (value >= 0 && value < 2147483648 && (value | 0) === value) return putUint31(out, at, value | 0);
   if (!Number.isSafeInteger(value)) return putLatin1(out, at, JSON.stringify(value));
   let v = value;
   if (v < 0) {
     out[at++] = 45;
     v = -v;
   }
-  let digits = 1;
-  for (let p = 10; p <= v; p *= 10) digits++;
-  const end = at + digits;
-  for (let k = end - 1; k >= at; k--) {
-    const q = Math.floor(v / 10);
-    out[k] = 48 + (v - q * 10);
-    v = q;
+  if (v < 2147483648) return putUint31(out, at, v);
+  const high = Math.floor(v / 1e8); // < 2^53 / 10^8 < 2^31
+  at = putUint31(out, at, high);
+  let low = v - high * 1e8;
+  for (let k = at + 6; k >= at; k -= 2) {
+    const q = (low / 100) | 0;
+    const pair = DIGIT_PAIRS[low - q * 100]!;
+    out[k + 1] = pair >> 8;
+    out[k] = pair & 0xff;
+    low = q;
   }
-  return end;
+  return at + 8;
 }
 
 /** Text whose characters are all below 256 (JSON.stringify's output of ASCII text is). */

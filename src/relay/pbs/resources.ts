@@ -73,8 +73,9 @@ export function parseNodesSpec(value: string | undefined | null): NodesSpec | nu
 function nodesSpecOf(): NodesSpec | null {
   const nodes = parseNodesSpec(textOf(RL_NODES));
   if (nodes) return nodes;
-  const nodect = textOf(RL_NODECT);
-  return nodect?.includes(':') ? parseNodesSpec(nodect) : null;
+  // Asked in place first: the usual nodect (`1`) is never made a string.
+  const spec = reader ? reader.includes(slots[RL_NODECT]!, ':') : textOf(RL_NODECT)?.includes(':');
+  return spec ? parseNodesSpec(textOf(RL_NODECT)) : null;
 }
 
 /** The index of an attribute in RESOURCE_ATTRIBUTES. */

@@ -213,6 +213,19 @@ describe('a line read in its bytes', () => {
       const end = putNumber(out, 0, n);
       expect(Buffer.from(out.subarray(0, end)).toString('latin1'), String(n)).toBe(JSON.stringify(n));
     }
+    // Every length of digit, and the eight low digits of large ones with zeros among them (a memory size in bytes).
+    const random = mulberry32(5);
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + (i % 16);
+      let n = Math.floor(random() * 10 ** digits);
+      if (i % 3 === 0) n = Math.floor(n / 1e8) * 1e8 + Math.floor(random() * 10 ** (i % 9));
+      if (i % 7 === 0) n = -n;
+      if (!Number.isSafeInteger(n)) continue;
+      const end = putNumber(out, 3, n);
+      if (Buffer.from(out.subarray(3, end)).toString('latin1') !== JSON.stringify(n)) {
+        expect(Buffer.from(out.subarray(3, end)).toString('latin1')).toBe(JSON.stringify(n));
+      }
+    }
   });
 
   it('keeps other characters as UTF-8 decoding gives them, invalid bytes included', () => {
