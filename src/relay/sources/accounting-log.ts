@@ -11,7 +11,7 @@ import { accountingDaysForWindow, assertTimeZone, dayFileName } from '../pbs/loc
 import type { ParsePool } from '../parse-pool.ts';
 import type { JobSource, NdjsonBlock, SourceStats, Window } from '../source.ts';
 import { keepEndIn, readAccountingLine } from './accounting-lines.ts';
-import { parseInThreads } from './accounting-threads.ts';
+import { parseInThreads, type ReadInto, readIntoFrom } from './accounting-threads.ts';
 
 export interface AccountingLogOptions {
   /** The PBS accounting folder (`$PBS_HOME/server_priv/accounting`). Nothing outside it is ever read. */
@@ -55,52 +55,45 @@ async function findDayFile(dir: string, day: string): Promise<DayFile | null> {
 
 interface DayFileReader {
   /** The file's bytes, a chunk at a time. */
-  input: AsyncIterable<Uint8Array>;
+  chunks: () => AsyncIterable<Uint8Array>;
+  /** Or its bytes read into memory the caller gives (the parse threads' slots). */
+  readInto: ReadInto;
   close: () => void;
 }
 
 /**
- * A plain file read into one buffer, again and again: each chunk is valid only until the next is asked
- * for (the parse threads' splitter copies what it keeps), so reading a file allocates nothing per read.
+ * A day file, opened on first use: as chunks (a stream, unpacked when gzip) or read into the caller's
+ * memory, a plain file by reads of its own (nothing is copied on the way), a gzip file from its stream.
  */
-function reusedBufferReader(path: string, signal: AbortSignal, readBytes: number): DayFileReader {
-  let handle: FileHandle | undefined;
-  let closed = false;
-  async function* input(): AsyncGenerator<Uint8Array> {
-    handle = await open(path, 'r');
-    if (closed) {
-      await handle.close(); // closed while it was opening
-      return;
-    }
-    const buffer = Buffer.allocUnsafeSlow(readBytes);
-    for (;;) {
-      signal.throwIfAborted();
-      const { bytesRead } = await handle.read(buffer, 0, readBytes, null);
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-    }
-  }
-  return {
-    input: input(),
-    close: () => {
-      closed = true;
-      void handle?.close().catch(() => {});
-    },
+function openDayFile(file: DayFile, signal: AbortSignal, readBytes: number): DayFileReader {
+  const streams: { destroy(): void }[] = [];
+  const chunks = (): AsyncIterable<Uint8Array> => {
+    const raw = addAbortSignal(signal, createReadStream(file.path, { highWaterMark: readBytes }));
+    streams.push(raw);
+    if (!file.gzip) return raw;
+    // pipeline() destroys both streams when either fails, so a read error or a truncated gzip member
+    // surfaces as an error of the stream we iterate.
+    const input = pipeline(raw, createGunzip({ chunkSize: readBytes }), () => {});
+    streams.push(input);
+    return input;
   };
-}
-
-function openDayFile(file: DayFile, signal: AbortSignal, readBytes: number, reuseBuffer: boolean): DayFileReader {
-  if (reuseBuffer && !file.gzip) return reusedBufferReader(file.path, signal, readBytes);
-  const raw = addAbortSignal(signal, createReadStream(file.path, { highWaterMark: readBytes }));
-  if (!file.gzip) return { input: raw, close: () => raw.destroy() };
-  // pipeline() destroys both streams when either fails, so a read error or a truncated gzip member
-  // surfaces as an error of the stream we iterate.
-  const input = pipeline(raw, createGunzip({ chunkSize: readBytes }), () => {});
+  let handle: Promise<FileHandle> | undefined;
+  let closed = false;
+  const readPlain: ReadInto = async (target) => {
+    signal.throwIfAborted();
+    handle ??= open(file.path, 'r');
+    const { bytesRead } = await (await handle).read(target, 0, target.length, null);
+    return bytesRead;
+  };
+  let readGzip: ReadInto | undefined;
   return {
-    input,
+    chunks,
+    readInto: file.gzip ? (target) => (readGzip ??= readIntoFrom(chunks()))(target) : readPlain,
     close: () => {
-      raw.destroy();
-      input.destroy();
+      if (closed) return;
+      closed = true;
+      for (const stream of streams) stream.destroy();
+      void handle?.then((h) => h.close()).catch(() => {});
     },
   };
 }
@@ -128,8 +121,8 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
     window: Window,
     stats: SourceStats,
     signal: AbortSignal,
-    read: (chunks: AsyncIterable<Uint8Array>, input: { name: string; lines: number }) => AsyncIterable<T>,
-    { readBytes, reuseBuffer }: { readBytes: number; reuseBuffer: boolean },
+    read: (file: DayFileReader, input: { name: string; lines: number }) => AsyncIterable<T>,
+    readBytes: number,
   ): AsyncGenerator<T> {
     signal.throwIfAborted();
     const folder = await stat(dir).catch((err: NodeJS.ErrnoException) => {
@@ -146,9 +139,9 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       }
       const input = { name: file.name, lines: 0 };
       stats.inputs.push(input);
-      const { input: stream, close } = openDayFile(file, signal, readBytes, reuseBuffer);
+      const reader = openDayFile(file, signal, readBytes);
       try {
-        for await (const item of read(stream, input)) {
+        for await (const item of read(reader, input)) {
           // Every item is handed on (a block of the parse threads holds memory that its taker
           // releases); an abort is seen before the next one is read.
           yield item;
@@ -158,7 +151,7 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
         if (signal.aborted) throw signal.reason;
         throw new Error(`accounting file ${file.name}: ${(err as Error).message}`, { cause: err });
       } finally {
-        close();
+        reader.close();
       }
     }
   }
@@ -169,12 +162,11 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       window,
       stats,
       signal,
-      async function* (stream, input) {
+      async function* (file, input) {
         const origin = { file: input.name, line: 0 };
-        for await (const lines of readLineBatches(stream, maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
-        // The line reader keeps pieces of earlier chunks: every read needs a buffer of its own.
+        for await (const lines of readLineBatches(file.chunks(), maxLineBytes)) yield { lines, input, origin, parse, maxLineBytes };
       },
-      { readBytes: 256 * 1024, reuseBuffer: false },
+      256 * 1024,
     );
   };
 
@@ -185,17 +177,20 @@ export function accountingLogSource(options: AccountingLogOptions): JobSource {
       new Records(chunks(window, stats, signal), stats, signal),
     ...(pool && {
       ndjson: (window: Window, stats: SourceStats, signal: AbortSignal): AsyncIterable<NdjsonBlock> =>
-        readDays(window, stats, signal, (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes }), {
-          readBytes: pool.blockBytes,
-          reuseBuffer: true,
-        }),
+        readDays(
+          window,
+          stats,
+          signal,
+          (file, input) => parseInThreads(file.readInto, input, { pool, window, stats, signal, maxLineBytes }),
+          pool.blockBytes,
+        ),
       fold: async (window: Window, stats: SourceStats, signal: AbortSignal, fold: PbsUsageFold): Promise<void> => {
         const blocks = readDays(
           window,
           stats,
           signal,
-          (stream, input) => parseInThreads(stream, input, { pool, window, stats, signal, maxLineBytes, fold }),
-          { readBytes: pool.blockBytes, reuseBuffer: true },
+          (file, input) => parseInThreads(file.readInto, input, { pool, window, stats, signal, maxLineBytes, fold }),
+          pool.blockBytes,
         );
         for await (const _ of blocks); // folding yields nothing: the groups went into `fold`
       },

@@ -19,88 +19,151 @@ export interface ThreadedReadOptions {
   fold?: PbsUsageFold;
 }
 
+/** Reads up to `target.length` bytes of a file into `target`, and answers how many (0: the file has ended). */
+export type ReadInto = (target: Uint8Array) => Promise<number>;
+
+/**
+ * {@link ReadInto} over a stream of chunks (a gzip file's, unpacked): each read takes what is left of the
+ * current chunk, as much as fits.
+ */
+export function readIntoFrom(chunks: AsyncIterable<Uint8Array>): ReadInto {
+  const iterator = chunks[Symbol.asyncIterator]();
+  let chunk: Uint8Array = new Uint8Array(0);
+  let at = 0;
+  return async (target) => {
+    while (at === chunk.length) {
+      const next = await iterator.next();
+      if (next.done) return 0;
+      chunk = next.value;
+      at = 0;
+    }
+    const n = Math.min(target.length, chunk.length - at);
+    target.set(chunk.subarray(at, at + n));
+    at += n;
+    return n;
+  };
+}
+
+/** The pool's slots as the splitter takes them: one to read into, given back when it held no whole line. */
+export interface SlotLender {
+  acquire(): Promise<BlockSlot>;
+  release(slot: BlockSlot): void;
+}
+
 /** What the splitter found: whole lines for a thread, or a line this thread settles itself. */
 export type Piece =
-  /** Whole lines: the concatenation of `parts`, valid only until the next piece is asked for. */
-  | { kind: 'lines'; parts: Uint8Array[]; size: number; lines: number }
+  /**
+   * Whole lines, `bytes`, in `slot`'s input (or, after a line longer than the slot's headroom, in memory of
+   * their own): the slot is the taker's to release.
+   */
+  | { kind: 'lines'; slot: BlockSlot; bytes: Uint8Array; lines: number }
   /** A line longer than maxLineBytes: dropped unread (malformed). */
   | { kind: 'oversized' }
   /** The last line has no `\n` yet: PBS is still writing it (skipped; the next read sees it whole). */
   | { kind: 'unfinished' };
 
-/** A copy (a Buffer's `slice` is a view, and the reader reuses its buffer). */
-const copyOf = (view: Uint8Array) => new Uint8Array(view);
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
-function countLines(parts: Uint8Array[]): number {
+function countLines(bytes: Buffer): number {
   let n = 0;
-  for (const bytes of parts) for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
 }
 
 /**
- * Cut a byte stream into pieces of whole lines, with memory bounded by the longest line as in
- * line-reader.ts: a line longer than `maxLineBytes` is dropped as it streams by. A piece points into
- * the chunk just read (the reader may reuse its buffer), so it must be copied before the next is asked
- * for; the start of a line that continues in the next chunk is copied here.
+ * Cut a file into pieces of whole lines, read straight into the slots' shared memory: the file's bytes
+ * are read into a slot's input after its headroom (the input's bytes past `blockBytes`), where the start
+ * of a line carried over from the previous read is put. Copying every block into shared memory cost the
+ * main thread more than reading it (V8 copies into shared memory byte by byte, as atomics). Memory is
+ * bounded by the longest line as in line-reader.ts: a line longer than `maxLineBytes` is dropped as it
+ * streams by; a line carried over is kept in memory of this thread's own.
  */
-export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineBytes: number): AsyncGenerator<Piece> {
-  let rest: Uint8Array[] = [];
-  let restBytes = 0;
+export async function* splitIntoSlots(read: ReadInto, slots: SlotLender, blockBytes: number, maxLineBytes: number): AsyncGenerator<Piece> {
+  /** The start of the current line, read earlier (copies), and whether it is already too long. */
+  let carry: Uint8Array[] = [];
+  let carryBytes = 0;
   let oversized = false;
-  for await (const chunk of chunks) {
-    let from = 0;
-    const last = chunk.lastIndexOf(10);
-    if (last === -1) {
-      // No line ends here: the current line only grows.
-      if (!oversized && restBytes + chunk.length > maxLineBytes) {
-        rest = [];
-        restBytes = 0;
-        oversized = true;
-      } else if (!oversized) {
-        rest.push(copyOf(chunk));
-        restBytes += chunk.length;
+  for (;;) {
+    const slot = await slots.acquire();
+    let handed = false;
+    try {
+      const input = slot.input;
+      const headroom = input.length - blockBytes;
+      const n = await read(input.subarray(headroom));
+      if (n === 0) break;
+      const chunk = asBuffer(input.subarray(headroom, headroom + n));
+      const last = chunk.lastIndexOf(10);
+      if (last === -1) {
+        // No line ends here: the current line only grows.
+        if (!oversized && carryBytes + n > maxLineBytes) {
+          carry = [];
+          carryBytes = 0;
+          oversized = true;
+        } else if (!oversized) {
+          carry.push(new Uint8Array(chunk));
+          carryBytes += n;
+        }
+        continue;
       }
-      continue;
-    }
-    if (oversized || restBytes > 0) {
-      // The line carried over from earlier chunks ends at the first newline here.
-      const nl = chunk.indexOf(10);
-      if (oversized || restBytes + nl > maxLineBytes) {
-        yield { kind: 'oversized' };
-        from = nl + 1;
-        rest = [];
-        restBytes = 0;
+      let from = 0;
+      if (oversized || carryBytes > 0) {
+        // The line carried over ends at the first newline here.
+        const nl = chunk.indexOf(10);
+        if (oversized || carryBytes + nl > maxLineBytes) {
+          yield { kind: 'oversized' };
+          from = nl + 1;
+          carry = [];
+          carryBytes = 0;
+        }
+        oversized = false;
       }
-      oversized = false;
-    }
-    if (from <= last) {
-      const parts = [...rest, chunk.subarray(from, last + 1)];
-      yield { kind: 'lines', parts, size: restBytes + last + 1 - from, lines: countLines(parts) };
-    }
-    rest = [];
-    restBytes = 0;
-    const tail = chunk.length - (last + 1);
-    if (tail > maxLineBytes) oversized = true;
-    else if (tail > 0) {
-      rest.push(copyOf(chunk.subarray(last + 1)));
-      restBytes = tail;
+      let bytes: Uint8Array | null = null;
+      if (from <= last) {
+        if (carryBytes === 0) bytes = input.subarray(headroom + from, headroom + last + 1);
+        else {
+          // The carried start goes in front of the read bytes: in the headroom, or (longer) with them in memory of their own.
+          const own = carryBytes > headroom;
+          bytes = own ? new Uint8Array(carryBytes + last + 1) : input.subarray(headroom - carryBytes, headroom + last + 1);
+          let at = 0;
+          for (const part of carry) {
+            bytes.set(part, at);
+            at += part.length;
+          }
+          if (own) bytes.set(chunk.subarray(0, last + 1), at);
+        }
+      }
+      // What follows the last newline is copied out before the block is handed on.
+      carry = [];
+      carryBytes = 0;
+      const tail = n - (last + 1);
+      if (tail > maxLineBytes) oversized = true;
+      else if (tail > 0) {
+        carry.push(new Uint8Array(chunk.subarray(last + 1)));
+        carryBytes = tail;
+      }
+      if (bytes !== null) {
+        handed = true;
+        yield { kind: 'lines', slot, bytes, lines: countLines(asBuffer(bytes)) };
+      }
+    } finally {
+      if (!handed) slots.release(slot);
     }
   }
   if (oversized) yield { kind: 'oversized' };
-  else if (restBytes > 0) yield { kind: 'unfinished' };
+  else if (carryBytes > 0) yield { kind: 'unfinished' };
 }
 
 let foldRequests = 0;
 
 /**
- * The window's records of one day file as NDJSON blocks, parsed on the pool's threads as far ahead as
- * the pool has slots, taken back in order. Each block travels in one of the pool's slots of shared
+ * The window's records of one day file (read by `read`) as NDJSON blocks, parsed on the pool's threads as
+ * far ahead as the pool has slots, taken back in order. Each block travels in one of the pool's slots of shared
  * memory; a block's slot goes back to the pool when its `release` is called (after the bytes are
  * written) or, for blocks never handed out, when this generator ends. `input.lines` counts the file's
  * lines as they are handed out; `stats` gets each block's counts in file order.
  */
 export async function* parseInThreads(
-  chunks: AsyncIterable<Uint8Array>,
+  read: ReadInto,
   input: { name: string; lines: number },
   { pool, window, stats, signal, maxLineBytes, fold }: ThreadedReadOptions,
 ): AsyncGenerator<NdjsonBlock> {
@@ -160,22 +223,20 @@ export async function* parseInThreads(
   };
   const pump = (async () => {
     try {
-      for await (const piece of splitLines(chunks, maxLineBytes)) {
-        slotSignal.throwIfAborted();
+      const lender = { acquire: () => pool.acquireSlot(slotSignal), release: (slot: BlockSlot) => pool.releaseSlot(slot) };
+      for await (const piece of splitIntoSlots(read, lender, pool.blockBytes, maxLineBytes)) {
         if (piece.kind !== 'lines') {
+          slotSignal.throwIfAborted();
           pushed({ line: ++input.lines, kind: piece.kind });
           continue;
         }
-        const slot = await pool.acquireSlot(slotSignal);
-        // Into the slot's shared memory; a block too large for it (a long line carried over) gets its own.
-        const bytes = piece.size <= slot.input.length ? slot.input.subarray(0, piece.size) : new Uint8Array(piece.size);
-        let at = 0;
-        for (const part of piece.parts) {
-          bytes.set(part, at);
-          at += part.length;
+        if (slotSignal.aborted) {
+          pool.releaseSlot(piece.slot);
+          slotSignal.throwIfAborted();
         }
         const firstLine = input.lines + 1;
         input.lines += piece.lines;
+        const { bytes, slot } = piece;
         const task = pool.run({ file: input.name, bytes, output: slot.output, firstLine, fromMs, toMs, maxLineBytes, fold: foldRequest });
         task.catch(() => {}); // awaited in order below; this only keeps an early failure from going unhandled
         pushed({ task, slot });
