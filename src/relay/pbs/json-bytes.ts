@@ -19,12 +19,14 @@ export function asciiBytes(text: string): Uint8Array {
 export const jsonRoomFor = (lineBytes: number, extra: number) => lineBytes * 6 + 1024 + extra;
 
 /**
- * A constant part of the JSON (a key with its punctuation), ready for {@link putConstant}: its bytes, and
- * the doubles its whole eight-byte words read as.
+ * A constant part of the JSON (a key with its punctuation), ready for {@link putConstant}: its bytes, the
+ * doubles its whole eight-byte words read as, and the double its last eight bytes read as (they overlap the
+ * last whole word when the length is not a multiple of eight).
  */
 export interface JsonConstant {
   bytes: Uint8Array;
   words: Float64Array;
+  last: number;
 }
 
 /**
@@ -35,22 +37,26 @@ export interface JsonConstant {
 export function jsonConstant(text: string): JsonConstant {
   const bytes = asciiBytes(text);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return { bytes, words: Float64Array.from({ length: bytes.length >> 3 }, (_, k) => view.getFloat64(k * 8, true)) };
+  return {
+    bytes,
+    words: Float64Array.from({ length: bytes.length >> 3 }, (_, k) => view.getFloat64(k * 8, true)),
+    last: bytes.length >= 8 ? view.getFloat64(bytes.length - 8, true) : 0,
+  };
 }
 
 /**
- * Write a constant at `out[at…]` (`view` is `out` as a DataView): a double per eight bytes, then byte by
- * byte. Keys are most of a record's JSON, and this is some three times quicker than byte by byte.
+ * Write a constant at `out[at…]` (`view` is `out` as a DataView): a double per eight bytes, and the last
+ * eight bytes as one more (writing again, with the same bytes, what the last whole word wrote); a constant
+ * shorter than eight bytes byte by byte. Keys are most of a record's JSON: this is some three times quicker
+ * than byte by byte.
  */
 export function putConstant(view: DataView, out: Uint8Array, at: number, constant: JsonConstant): number {
-  const words = constant.words;
-  for (let k = 0; k < words.length; k++) {
-    view.setFloat64(at, words[k]!, true);
-    at += 8;
-  }
-  const bytes = constant.bytes;
-  for (let k = words.length << 3; k < bytes.length; k++) out[at++] = bytes[k]!;
-  return at;
+  const { words, bytes } = constant;
+  if (words.length === 0) return putBytes(out, at, bytes);
+  for (let k = 0; k < words.length; k++) view.setFloat64(at + k * 8, words[k]!, true);
+  const end = at + bytes.length;
+  if ((bytes.length & 7) !== 0) view.setFloat64(end - 8, constant.last, true);
+  return end;
 }
 
 export function putBytes(out: Uint8Array, at: number, chunk: Uint8Array): number {
