@@ -357,6 +357,49 @@ describe('PUT /directory/allocations', () => {
   });
 });
 
+describe('a batch mostly sent before', () => {
+  it('changes nothing when re-sent, and still refuses what its changed records break against the unchanged ones', async () => {
+    const [p1, p2] = [
+      { id: uniqueId('p'), name: uniqueId('proj') },
+      { id: uniqueId('p'), name: uniqueId('proj') },
+    ];
+    await ok(await put('projects', { projects: [p1, p2] }));
+    const [u1, u2] = [
+      { id: uniqueId('u'), username: uniqueId('n'), email: `${uniqueId('m')}@example.org`, default_project_id: p1.id },
+      { id: uniqueId('u'), username: uniqueId('n'), email: `${uniqueId('m')}@example.org` },
+    ];
+    await ok(await put('users', { users: [u1, u2] }));
+    const [a1, a2] = [
+      { id: uniqueId('a'), project_id: p1.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z', grants: { cpu_core_seconds: 10 } },
+      { id: uniqueId('a'), project_id: p1.id, kind: 'hpc', valid_from: '2028-01-01T00:00:00Z', grants: { cpu_core_seconds: 20 } },
+    ];
+    await ok(await put('allocations', { allocations: [a1, a2] }));
+    const stamps = async () =>
+      (
+        await db.execute<{ t: string }>(sql`
+          SELECT updated_at::text AS t FROM projects WHERE directory_id IN (${p1.id}, ${p2.id})
+          UNION ALL SELECT updated_at::text FROM users WHERE directory_id IN (${u1.id}, ${u2.id})
+          UNION ALL SELECT updated_at::text FROM allocations WHERE directory_id IN (${a1.id}, ${a2.id})`)
+      ).rows.map((r) => r.t);
+    const before = await stamps();
+    expect(await ok(await put('projects', { projects: [p1, p2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+    expect(await ok(await put('users', { users: [u1, u2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2, remap_queued: 0 });
+    expect(await ok(await put('allocations', { allocations: [a1, a2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+    expect(await stamps()).toEqual(before);
+
+    // One record changed beside an unchanged one: the clash pairs them, and the unchanged one is named too.
+    const names = await problem(await put('projects', { projects: [{ ...p2, name: p1.name }, p1] }), 422, 'validation_failed');
+    expect(names.errors?.map((e) => e.path)).toEqual(['projects[0].name', 'projects[1].name']);
+    const usernames = await problem(await put('users', { users: [{ ...u2, username: u1.username }, u1] }), 422, 'validation_failed');
+    expect(usernames.errors?.map((e) => e.path)).toEqual(['users[0].username', 'users[1].username']);
+    const project = await problem(await put('users', { users: [u1, { ...u2, default_project_id: uniqueId('nope') }] }), 422, 'validation_failed');
+    expect(project.errors?.map((e) => e.path)).toEqual(['users[1].default_project_id']);
+    const starts = await problem(await put('allocations', { allocations: [a1, { ...a2, valid_from: a1.valid_from }] }), 422, 'validation_failed');
+    expect(starts.errors?.map((e) => e.path)).toEqual(['allocations[0].valid_from', 'allocations[1].valid_from']);
+    expect(await stamps()).toEqual(before);
+  });
+});
+
 describe('re-mapping after a directory change', () => {
   it('an event that waited for its user resolves when the user is added, without /links/remap', async () => {
     const { project } = await grantedProject();
