@@ -46,9 +46,30 @@ const columnsOf =
   <R>(records: R[]) =>
   (name: string, type: Column['type'], value: (r: R) => string | boolean | null): Column => ({ name, type, values: records.map(value) });
 
-/** A PostgreSQL array literal of text elements (each quoted, so only `"` and `\` are escaped), NULL for null. */
+/**
+ * An element PostgreSQL's array input would read otherwise unless quoted: empty, the word NULL (any case), or
+ * holding a brace, comma, quote, backslash or white space (JavaScript's \s: a superset of what it trims).
+ */
+const NEEDS_QUOTES = /^$|^null$|[{},"\\\s]/i;
+const ESCAPED = /[\\"]/g;
+
+/**
+ * A PostgreSQL array literal of text elements, NULL for null. Only an element that needs it is quoted (then only
+ * `"` and `\` are escaped): ids, names and e-mails go bare, so the literal — about a megabyte for 5000 users —
+ * is smaller and the driver's JSON has no `\"` pair to write for each of its 30,000 elements.
+ */
 function arrayLiteral(values: Column['values']): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else {
+      const s = String(v);
+      out += NEEDS_QUOTES.test(s) ? `"${s.replace(ESCAPED, '\\$&')}"` : s;
+    }
+  }
+  return `${out}}`;
 }
 
 /**

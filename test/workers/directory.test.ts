@@ -127,10 +127,13 @@ describe('PUT /directory/projects', () => {
     expect(listed.projects).toEqual([{ id: b.id, name: renamed.name, active: false, updated_at: expect.any(String) }]);
   });
 
-  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL), and again is unchanged', async () => {
+  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL, white space), and again is unchanged', async () => {
     const odd = (tag: string) => `${uniqueId(tag)} "q" \\ \\" {a,b} NULL, é ✓`;
     const project = { id: odd('p'), name: odd('n') };
     const nullName = { id: `${uniqueId('p')}"`, name: 'NULL' };
+    // Bare in the array literal only what PostgreSQL reads back as it is: not white space at either end, not null.
+    const spaced = { id: ` ${uniqueId('p')}\t`, name: `\n ${uniqueId('n')} x ` };
+    const lowerNull = { id: uniqueId('p'), name: 'null' };
     const user = { id: odd('u'), username: 'NULL', oidc_sub: odd('s'), default_project_id: project.id };
     const allocation = {
       id: odd('a'),
@@ -140,8 +143,8 @@ describe('PUT /directory/projects', () => {
       payload: { note: 'a "quoted" \\ back,slash {}', list: [1, 'NULL', null], nested: { '"k"': '\\"' } },
     };
     await db.execute(sql`DELETE FROM users WHERE username = 'NULL'`);
-    await db.execute(sql`DELETE FROM projects WHERE name = 'NULL'`);
-    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ inserted: 2 });
+    await db.execute(sql`DELETE FROM projects WHERE name IN ('NULL', 'null')`);
+    expect(await ok(await put('projects', { projects: [project, nullName, spaced, lowerNull] }))).toMatchObject({ inserted: 4 });
     expect(await ok(await put('users', { users: [user] }))).toMatchObject({ inserted: 1 });
     expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ inserted: 1 });
     const { rows } = await db.execute<{ name: string; username: string; sub: string; payload: unknown; vf: string }>(sql`
@@ -149,9 +152,10 @@ describe('PUT /directory/projects', () => {
       FROM projects p JOIN users u ON u.default_project_id = p.id JOIN allocations a ON a.project_id = p.id
       WHERE p.directory_id = ${project.id} AND u.directory_id = ${user.id} AND a.directory_id = ${allocation.id}`);
     expect(rows).toEqual([{ name: project.name, username: 'NULL', sub: user.oidc_sub, payload: allocation.payload, vf: '2025-12-31 22:00' }]);
-    const { rows: named } = await db.execute<{ name: string }>(sql`SELECT name FROM projects WHERE directory_id = ${nullName.id}`);
-    expect(named).toEqual([{ name: 'NULL' }]);
-    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ unchanged: 2 });
+    const { rows: named } = await db.execute<{ id: string; name: string }>(sql`
+      SELECT directory_id AS id, name FROM projects WHERE directory_id IN (${nullName.id}, ${spaced.id}, ${lowerNull.id}) ORDER BY name`);
+    expect(named).toEqual([spaced, nullName, lowerNull]);
+    expect(await ok(await put('projects', { projects: [project, nullName, spaced, lowerNull] }))).toMatchObject({ unchanged: 4 });
     expect(await ok(await put('users', { users: [user] }))).toMatchObject({ unchanged: 1 });
     expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ unchanged: 1 });
   });
