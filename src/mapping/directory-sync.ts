@@ -46,9 +46,30 @@ const columnsOf =
   <R>(records: R[]) =>
   (name: string, type: Column['type'], value: (r: R) => string | boolean | null): Column => ({ name, type, values: records.map(value) });
 
-/** A PostgreSQL array literal of text elements (each quoted, so only `"` and `\` are escaped), NULL for null. */
+/**
+ * An element PostgreSQL's array input would read otherwise unless quoted: empty, the word NULL (any case), or
+ * holding a brace, comma, quote, backslash or white space (JavaScript's \s: a superset of what it trims).
+ */
+const NEEDS_QUOTES = /^$|^null$|[{},"\\\s]/i;
+const ESCAPED = /[\\"]/g;
+
+/**
+ * A PostgreSQL array literal of text elements, NULL for null. Only an element that needs it is quoted (then only
+ * `"` and `\` are escaped): ids, names and e-mails go bare, so the literal — about a megabyte for 5000 users —
+ * is smaller and the driver's JSON has no `\"` pair to write for each of its 30,000 elements.
+ */
 function arrayLiteral(values: Column['values']): string {
-  return `{${values.map((v) => (v === null ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else {
+      const s = String(v);
+      out += NEEDS_QUOTES.test(s) ? `"${s.replace(ESCAPED, '\\$&')}"` : s;
+    }
+  }
+  return `${out}}`;
 }
 
 /**
@@ -75,11 +96,13 @@ const keptBatch = (columns: Column[]) =>
     sql`, `,
   )})`;
 // Each field is unnested as text and cast per record: `jsonb[]` input is an order of magnitude slower than
-// `text[]` input and a cast of each element (measured: some 70 ms against 8 for 10,000 small objects).
+// `text[]` input and a cast of each element (measured: some 70 ms against 8 for 10,000 small objects). `OFFSET 0`
+// keeps the subquery whole, so each cast runs once per record: pulled up into `x`, it ran again for every use of
+// its field (an allocation's payload three times), some 8 ms of a re-sent batch of 5000 allocations.
 const recordset = (columns: Column[]) => {
   const names = columns.map((c) => c.name);
   return sql.raw(`(SELECT (u.n - 1)::int AS idx, ${columns.map((c) => (c.type === 'text' ? `u.${c.name}` : `u.${c.name}::${c.type} AS ${c.name}`)).join(', ')}
-    FROM batch CROSS JOIN LATERAL unnest(${names.map((n) => `batch.${n}::text[]`).join(', ')}) WITH ORDINALITY AS u(${names.join(', ')}, n)) AS x`);
+    FROM batch CROSS JOIN LATERAL unnest(${names.map((n) => `batch.${n}::text[]`).join(', ')}) WITH ORDINALITY AS u(${names.join(', ')}, n) OFFSET 0) AS x`);
 };
 
 /**
@@ -96,10 +119,10 @@ const recordset = (columns: Column[]) => {
 export async function syncDirectory(db: Database, kind: DirectoryKind, body: Records, full: FullSync): Promise<DirectorySyncOutcome> {
   const plan = planFor(kind, body);
   const deactivating = full.mode === 'full' && (full.run === undefined || full.final === true);
-  const runs =
+  const runs = (ok: SQL) =>
     full.run !== undefined && !deactivating
       ? sql`, runs AS (INSERT INTO ${directorySyncRuns} (run, kind, directory_ids)
-        SELECT ${full.run}, ${kind}, array_agg(x.id) FROM x HAVING count(*) > 0)`
+        SELECT ${full.run}, ${kind}, array_agg(x.id) FROM x WHERE ${ok} HAVING count(*) > 0)`
       : sql``;
   // Not named by the list a full sync keeps active: this request's ids, and those the earlier requests of its run
   // recorded (a row with no directory id is named by none). Two NOT EXISTS at the top of the WHERE, each an
@@ -120,9 +143,9 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
   const claimedIds = sql`SELECT unnest(string_to_array(nullif(current_setting('directory.claimed', true), ''), ','))::uuid`;
   const changedOwn = sql`(SELECT coalesce(array_agg(c.id), '{}') FROM (SELECT res.id FROM res WHERE res.remap UNION ${claimedIds}) c(id))`;
   const none = sql`'{}'::uuid[]`;
-  // The write after a check that passed (`ok`), with the batch as the CTE `batch` before it: the upsert, the
-  // run's bookkeeping, the deactivation, and the counts and events to re-map.
-  const writing = (ok: SQL, before: SQL) => sql`${plan.write(ok)}${runs}${deactivate(ok)},
+  // The write after a check that passed (`ok`), with the batch joined to the stored rows (the CTE `x`) before it:
+  // the upsert, the run's bookkeeping, the deactivation, and the counts and events to re-map.
+  const writing = (ok: SQL, before: SQL) => sql`${plan.write(ok)}${runs(ok)}${deactivate(ok)},
     ch AS (SELECT ${kind === 'users' ? changedOwn : none} AS users,
       ${kind === 'projects' ? changedOwn : kind === 'allocations' ? sql`(SELECT coalesce(array_agg(DISTINCT p), '{}') FROM res, unnest(res.remap_projects) p)` : none} AS projects,
       ${kind === 'allocations' ? changedOwn : none} AS allocations),
@@ -138,11 +161,13 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
 
   // While no row made before the directory sync is left to take over (always, for allocations), the check and the
   // write are one statement: its single snapshot makes the check's verdict hold for the write, and the batch is
-  // sent, read and joined to the stored rows once. Otherwise (it answers `legacy`, having written nothing) the
-  // take-over needs a statement of its own, whose changes the write must see: the transaction of two below.
+  // sent, read and joined to the stored rows once (`x`, shared by the check and the write). Otherwise (it answers
+  // `legacy`, having written nothing) the take-over needs a statement of its own, whose changes the write must see:
+  // the transaction of two below, each joining the batch to the stored rows as they are when it runs.
   const single = sql`
     WITH ${sentBatch(plan.columns)},
     legacy AS MATERIALIZED (SELECT ${plan.legacy} AS found),
+    x AS MATERIALIZED (${plan.joined(sql`(SELECT found FROM legacy)`)}),
     checked AS MATERIALIZED (WITH ${plan.check} SELECT idx, field, message FROM problems),
     ${writing(
       sql`NOT (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM checked)`,
@@ -154,12 +179,13 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
 
   const check = sql`
     WITH ${keepBatch(plan.columns)},
-    legacy AS (SELECT ${plan.legacy} AS found), ${plan.check},
+    legacy AS (SELECT ${plan.legacy} AS found),
+    x AS MATERIALIZED (${plan.joined(sql`(SELECT found FROM legacy)`)}), ${plan.check},
     claimed AS (${plan.claim})
     SELECT ${problems('problems')} AS problems,
       set_config('directory.ok', (NOT EXISTS (SELECT 1 FROM problems))::text, true) AS ok,
       set_config('directory.claimed', coalesce((SELECT string_agg(c.id, ',') FROM claimed c), ''), true) AS claimed_ids`;
-  const write = sql`WITH ${keptBatch(plan.columns)}, ${writing(OK, sql``)}`;
+  const write = sql`WITH ${keptBatch(plan.columns)}, x AS MATERIALIZED (${plan.joined(sql`false`)}), ${writing(OK, sql``)}`;
   const [checked, written] = await db.batch([db.execute(check), db.execute(write)]);
   return outcome(kind, plan.count, checked!.rows[0] as Verdict, written!.rows[0] as Written);
 }
@@ -207,11 +233,18 @@ interface Plan {
   table: typeof projects | typeof users | typeof allocations;
   /** Whether rows made before the directory sync (no directory id) are left to take over. */
   legacy: SQL;
-  /** CTEs `x` (the batch) and `problems` (idx, field, message). */
+  /**
+   * The query of the CTE `x`: each record of the batch (`idx` and its fields) beside its stored row (`old_id`, NULL
+   * when new, and `old_<field>`), what it refers to (`project_id`), and `same`: the stored row holds exactly what
+   * the record says, so writing it would change nothing. Users also get `claim`, the row made before the directory
+   * sync that the record takes over, looked for only when `claiming` (an SQL boolean) holds.
+   */
+  joined: (claiming: SQL) => SQL;
+  /** CTEs over `x` ending with `problems` (idx, field, message). */
   check: SQL;
   /** The take-over (an UPDATE … RETURNING id::text), done only when `problems` is empty. */
   claim: SQL;
-  /** CTEs `x` (the batch, empty unless `ok`: the check passed), `res` (id, inserted, remap[, remap_projects]). */
+  /** CTEs `up` (the upsert over `x`, of nothing unless `ok`: the check passed) and `res` (id, inserted, remap[, remap_projects]). */
   write: (ok: SQL) => SQL;
 }
 
@@ -226,6 +259,18 @@ const OK = sql`current_setting('directory.ok', true) = 'true'`;
 const NONE = sql`SELECT NULL::text AS id WHERE false`;
 const noDirectoryId = (table: typeof projects | typeof users) => sql`EXISTS (SELECT 1 FROM ${table} WHERE directory_id IS NULL)`;
 
+/**
+ * A CTE `name` (idx, nth) over the records of `x` whose `key` is not NULL, numbered in request order among those with
+ * the same key: `nth > 1` is a record repeating an earlier one's key. Skipped (no rows) when every record equals its
+ * stored row: stored rows are distinct and the unique index on the key leaves no two with one value, so two
+ * records that change nothing never repeat a key; the moment one record differs, all are numbered (a repeat may pair
+ * a changed record with an unchanged one). Sorted by the bytes (`COLLATE "C"`): for equality that is the same as
+ * the database's collation, and far cheaper to sort.
+ */
+const repeats = (name: string, key: string) =>
+  sql.raw(`${name} AS MATERIALIZED (SELECT x.idx, row_number() OVER (PARTITION BY ${key} COLLATE "C" ORDER BY x.idx) AS nth
+    FROM x WHERE ${key} IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same))`);
+
 function projectsPlan(records: DirectoryProject[]): Plan {
   const field = columnsOf(records);
   const columns = [field('id', 'text', (r) => r.id), field('name', 'text', (r) => r.name), field('active', 'boolean', (r) => r.active ?? true)];
@@ -235,28 +280,28 @@ function projectsPlan(records: DirectoryProject[]): Plan {
     columns,
     table: projects,
     legacy: noDirectoryId(projects),
+    joined: () => sql`SELECT x.*, o.id AS old_id, o.name AS old_name, o.active AS old_active,
+        o.id IS NOT NULL AND (o.name, o.active) IS NOT DISTINCT FROM (x.name, x.active) AS same
+      FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id`,
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, row_number() OVER (PARTITION BY x.name ORDER BY x.idx) AS nth, o.name AS own_name
-        FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id),
+      ${repeats('names', 'x.name')},
       problems AS MATERIALIZED (
-        SELECT x.idx, 'name' AS field, 'the same name as an earlier project of this request' AS message FROM x WHERE x.nth > 1
+        SELECT n.idx, 'name' AS field, 'the same name as an earlier project of this request' AS message FROM names n WHERE n.nth > 1
         UNION ALL
         SELECT x.idx, 'name', format('project %s already has this name', coalesce(p.directory_id, p.id::text || ' (no directory id)'))
         FROM x JOIN ${projects} p ON p.name = x.name AND p.directory_id IS DISTINCT FROM x.id
         -- (a name the record's own row has already is skipped: the unique index leaves no other row with it)
-        WHERE x.nth = 1 AND x.name IS DISTINCT FROM x.own_name AND (p.directory_id IS NOT NULL OR EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)))`,
+        WHERE x.name IS DISTINCT FROM x.old_name AND NOT EXISTS (SELECT 1 FROM names n WHERE n.idx = x.idx AND n.nth > 1)
+          AND (p.directory_id IS NOT NULL OR x.old_id IS NOT NULL))`,
     claim: sql`
       UPDATE ${projects} p SET directory_id = x.id, updated_at = now() FROM x
       WHERE (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM problems)
         AND p.directory_id IS NULL AND p.name = x.name AND NOT EXISTS (SELECT 1 FROM ${projects} q WHERE q.directory_id = x.id)
       RETURNING p.id::text AS id`,
     write: (ok) => sql`
-      x AS MATERIALIZED (SELECT x.*, o.id AS old_id, o.name AS old_name, o.active AS old_active
-        FROM ${input} LEFT JOIN ${projects} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${projects} AS p (directory_id, name, active, updated_at)
-        SELECT x.id, x.name, x.active, now() FROM x
-        WHERE x.old_id IS NULL OR (x.old_name, x.old_active) IS DISTINCT FROM (x.name, x.active) ORDER BY x.idx
+        SELECT x.id, x.name, x.active, now() FROM x WHERE ${ok} AND NOT x.same ORDER BY x.idx
         ON CONFLICT (directory_id) DO UPDATE SET name = EXCLUDED.name, active = EXCLUDED.active, updated_at = now()
         WHERE (p.name, p.active) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.active)
         RETURNING p.id, p.name, p.xmax = 0 AS inserted),
@@ -276,55 +321,52 @@ function usersPlan(records: DirectoryUser[]): Plan {
     field('active', 'boolean', (r) => r.active ?? true),
   ];
   const input = recordset(columns);
-  // The row made before the directory sync that this record takes over (none when a row has its id already);
-  // looked for only while such rows are left.
-  const claimable = sql`CASE WHEN (SELECT found FROM legacy) THEN (SELECT c.id FROM ${users} c
-    WHERE c.directory_id IS NULL AND NOT EXISTS (SELECT 1 FROM ${users} q WHERE q.directory_id = x.id)
-      AND (c.username = x.username OR lower(c.email) = lower(x.email) OR c.external_id = x.sub)
+  // The row made before the directory sync that this record takes over (none when a row has its id already).
+  const claimable = (claiming: SQL) => sql`CASE WHEN ${claiming} AND o.id IS NULL THEN (SELECT c.id FROM ${users} c
+    WHERE c.directory_id IS NULL AND (c.username = x.username OR lower(c.email) = lower(x.email) OR c.external_id = x.sub)
     ORDER BY c.username = x.username DESC NULLS LAST, lower(c.email) = lower(x.email) DESC NULLS LAST, c.id LIMIT 1) END`;
   // A value the record's own row has already is skipped: the unique index leaves no other row with it.
   const taken = (field: string, label: string, match: SQL, changed: SQL) => sql`
       SELECT x.idx, ${field} AS field, format('user %s already has this ${sql.raw(label)}', coalesce(u.directory_id, u.id::text || ' (no directory id)'))
       FROM x JOIN ${users} u ON ${match} AND u.directory_id IS DISTINCT FROM x.id AND u.id IS DISTINCT FROM x.claim
       WHERE ${changed}`;
-  const twice = (field: string, key: string) => sql`
-      SELECT idx, ${field}, ${`the same ${field} as an earlier user of this request`} FROM (
-        SELECT x.idx, row_number() OVER (PARTITION BY ${sql.raw(key)} ORDER BY x.idx) AS nth FROM x WHERE ${sql.raw(key)} IS NOT NULL) d
-      WHERE d.nth > 1`;
+  const twice = (field: string, relation: string) => sql`
+      SELECT d.idx, ${field}, ${`the same ${field} as an earlier user of this request`} FROM ${sql.raw(relation)} d WHERE d.nth > 1`;
   return {
     count: records.length,
     columns,
     table: users,
     legacy: noDirectoryId(users),
+    joined: (claiming) => sql`SELECT x.*, ${claimable(claiming)} AS claim, p.id AS project_id, o.id AS old_id,
+        o.username AS old_username, o.email AS old_email, o.external_id AS old_sub, o.default_project_id AS old_dp, o.active AS old_active,
+        o.id IS NOT NULL AND (x.dp IS NULL OR p.id IS NOT NULL)
+          AND (o.username, o.email, o.external_id, o.default_project_id, o.active) IS NOT DISTINCT FROM (x.username, x.email, x.sub, p.id, x.active) AS same
+      FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.dp LEFT JOIN ${users} o ON o.directory_id = x.id`,
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, ${claimable} AS claim, o.username AS own_username, lower(o.email) AS own_email, o.external_id AS own_sub
-        FROM ${input} LEFT JOIN ${users} o ON o.directory_id = x.id),
+      ${repeats('usernames', 'x.username')},
+      ${repeats('emails', 'lower(x.email)')},
+      ${repeats('subs', 'x.sub')},
       problems AS MATERIALIZED (
         SELECT x.idx, 'default_project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
-        FROM x WHERE x.dp IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${projects} p WHERE p.directory_id = x.dp)
+        FROM x WHERE x.dp IS NOT NULL AND x.project_id IS NULL
         UNION ALL
         SELECT d.idx, 'id', 'takes over the same user (made before the directory sync, with no id) as an earlier user of this request'
         FROM (SELECT x.idx, row_number() OVER (PARTITION BY x.claim ORDER BY x.idx) AS nth FROM x WHERE x.claim IS NOT NULL) d
         WHERE d.nth > 1
-        UNION ALL ${twice('username', 'x.username')}
-        UNION ALL ${twice('email', 'lower(x.email)')}
-        UNION ALL ${twice('oidc_sub', 'x.sub')}
-        UNION ALL ${taken('username', 'username', sql`u.username = x.username`, sql`x.username IS DISTINCT FROM x.own_username`)}
-        UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`, sql`lower(x.email) IS DISTINCT FROM x.own_email`)}
-        UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`, sql`x.sub IS DISTINCT FROM x.own_sub`)})`,
+        UNION ALL ${twice('username', 'usernames')}
+        UNION ALL ${twice('email', 'emails')}
+        UNION ALL ${twice('oidc_sub', 'subs')}
+        UNION ALL ${taken('username', 'username', sql`u.username = x.username`, sql`x.username IS DISTINCT FROM x.old_username`)}
+        UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`, sql`lower(x.email) IS DISTINCT FROM lower(x.old_email)`)}
+        UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`, sql`x.sub IS DISTINCT FROM x.old_sub`)})`,
     claim: sql`
       UPDATE ${users} u SET directory_id = x.id, updated_at = now() FROM x
       WHERE u.id = x.claim AND NOT EXISTS (SELECT 1 FROM problems)
       RETURNING u.id::text AS id`,
     write: (ok) => sql`
-      x AS MATERIALIZED (SELECT x.*, p.id AS project_id, o.id AS old_id, o.username AS old_username, o.email AS old_email,
-          o.external_id AS old_sub, o.default_project_id AS old_dp, o.active AS old_active
-        FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.dp LEFT JOIN ${users} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${users} AS u (directory_id, username, email, external_id, default_project_id, active, updated_at)
-        SELECT x.id, x.username, x.email, x.sub, x.project_id, x.active, now() FROM x
-        WHERE x.old_id IS NULL OR (x.old_username, x.old_email, x.old_sub, x.old_dp, x.old_active)
-          IS DISTINCT FROM (x.username, x.email, x.sub, x.project_id, x.active)
+        SELECT x.id, x.username, x.email, x.sub, x.project_id, x.active, now() FROM x WHERE ${ok} AND NOT x.same
         ORDER BY x.idx
         ON CONFLICT (directory_id) DO UPDATE SET username = EXCLUDED.username, email = EXCLUDED.email,
           external_id = EXCLUDED.external_id, default_project_id = EXCLUDED.default_project_id, active = EXCLUDED.active,
@@ -367,18 +409,25 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
     columns,
     table: allocations,
     legacy: sql`false`,
+    joined: () => sql`SELECT x.*, p.id AS project_id, x.payload -> 'openstack' ->> 'project_id' AS os, o.id AS old_id,
+        o.project_id AS old_project, o.kind AS old_kind, o.valid_from AS old_vf, o.valid_to AS old_vt, o.grants AS old_grants,
+        o.payload AS old_payload, o.active AS old_active,
+        o.id IS NOT NULL AND p.id IS NOT NULL AND (o.project_id, o.kind, o.valid_from, o.valid_to, o.grants, o.payload, o.active)
+          IS NOT DISTINCT FROM (p.id, x.kind, x.vf, x.vt, x.grants, x.payload, x.active) AS same
+      FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.project LEFT JOIN ${allocations} o ON o.directory_id = x.id`,
     // The checks look up, for each record of the request, what it would clash with: the stored active allocations
     // it does not name, by index (the project's allocations starting at that time, the allocations naming that
     // OpenStack project) — never a pass over every stored allocation — and the other records of the request, among
     // those that share a project and start, or an OpenStack project, with another (`hpc`, `os`: a pair is looked
     // for only there, so a wrong guess of the planner about the batch's size never makes it compare all pairs).
+    // What the stored rows hold already passed these checks when it was written, so a record equal to its stored
+    // row (`same`) is not looked up against the stored ones, and the pairs within the request are looked for only
+    // when some record differs from its row (a clash can then pair a changed record with an unchanged one).
     check: sql`
-      x AS MATERIALIZED (SELECT x.*, p.id AS project_id, x.payload -> 'openstack' ->> 'project_id' AS os
-        FROM ${input} LEFT JOIN ${projects} p ON p.directory_id = x.project),
       hpc AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.vf, count(*) OVER (PARTITION BY x.project_id, x.vf) AS n
-        FROM x WHERE x.active AND x.kind = 'hpc' AND x.project_id IS NOT NULL) h WHERE h.n > 1),
+        FROM x WHERE x.active AND x.kind = 'hpc' AND x.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same)) h WHERE h.n > 1),
       os AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.os, count(*) OVER (PARTITION BY x.os) AS n
-        FROM x WHERE x.active AND x.kind = 'openstack' AND x.os IS NOT NULL) o WHERE o.n > 1),
+        FROM x WHERE x.active AND x.kind = 'openstack' AND x.os IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same)) o WHERE o.n > 1),
       problems AS MATERIALIZED (
         SELECT x.idx, 'project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
         FROM x WHERE x.project_id IS NULL
@@ -388,7 +437,7 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
         UNION ALL
         SELECT a.idx, 'valid_from', format(${SAME_START}, coalesce(s.directory_id, s.id::text))
         FROM x a JOIN ${allocations} s ON s.project_id = a.project_id AND s.kind = 'hpc' AND s.valid_from = a.vf
-        WHERE a.active AND a.kind = 'hpc' AND s.active AND ${unnamedBy(sql`a`)}
+        WHERE NOT a.same AND a.active AND a.kind = 'hpc' AND s.active AND ${unnamedBy(sql`a`)}
         UNION ALL
         SELECT a.idx, 'payload.openstack.project_id', format(${SAME_OPENSTACK}, b.id)
         FROM os a JOIN os b ON b.id <> a.id AND b.os = a.os AND b.project_id IS DISTINCT FROM a.project_id
@@ -396,17 +445,12 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
         SELECT a.idx, 'payload.openstack.project_id', format(${SAME_OPENSTACK}, coalesce(s.directory_id, s.id::text))
         FROM x a JOIN ${allocations} s ON s.kind = 'openstack' AND s.payload -> 'openstack' ->> 'project_id' = a.os
           AND s.project_id IS DISTINCT FROM a.project_id
-        WHERE a.active AND a.kind = 'openstack' AND s.active AND ${unnamedBy(sql`a`)})`,
+        WHERE NOT a.same AND a.active AND a.kind = 'openstack' AND s.active AND ${unnamedBy(sql`a`)})`,
     claim: NONE,
     write: (ok) => sql`
-      x AS MATERIALIZED (SELECT x.*, p.id AS project_id, o.id AS old_id, o.project_id AS old_project, o.kind AS old_kind,
-          o.valid_from AS old_vf, o.valid_to AS old_vt, o.grants AS old_grants, o.payload AS old_payload, o.active AS old_active
-        FROM ${input} JOIN ${projects} p ON p.directory_id = x.project LEFT JOIN ${allocations} o ON o.directory_id = x.id WHERE ${ok}),
       up AS (
         INSERT INTO ${allocations} AS a (directory_id, project_id, kind, valid_from, valid_to, grants, payload, active, updated_at)
-        SELECT x.id, x.project_id, x.kind, x.vf, x.vt, x.grants, x.payload, x.active, now() FROM x
-        WHERE x.old_id IS NULL OR (x.old_project, x.old_kind, x.old_vf, x.old_vt, x.old_grants, x.old_payload, x.old_active)
-          IS DISTINCT FROM (x.project_id, x.kind, x.vf, x.vt, x.grants, x.payload, x.active)
+        SELECT x.id, x.project_id, x.kind, x.vf, x.vt, x.grants, x.payload, x.active, now() FROM x WHERE ${ok} AND NOT x.same
         ORDER BY x.idx
         ON CONFLICT (directory_id) DO UPDATE SET project_id = EXCLUDED.project_id, kind = EXCLUDED.kind,
           valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to, grants = EXCLUDED.grants,

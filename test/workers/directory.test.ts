@@ -127,10 +127,13 @@ describe('PUT /directory/projects', () => {
     expect(listed.projects).toEqual([{ id: b.id, name: renamed.name, active: false, updated_at: expect.any(String) }]);
   });
 
-  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL), and again is unchanged', async () => {
+  it('stores every character as sent (quotes, backslashes, braces, commas, the word NULL, white space), and again is unchanged', async () => {
     const odd = (tag: string) => `${uniqueId(tag)} "q" \\ \\" {a,b} NULL, é ✓`;
     const project = { id: odd('p'), name: odd('n') };
     const nullName = { id: `${uniqueId('p')}"`, name: 'NULL' };
+    // Bare in the array literal only what PostgreSQL reads back as it is: not white space at either end, not null.
+    const spaced = { id: ` ${uniqueId('p')}\t`, name: `\n ${uniqueId('n')} x ` };
+    const lowerNull = { id: uniqueId('p'), name: 'null' };
     const user = { id: odd('u'), username: 'NULL', oidc_sub: odd('s'), default_project_id: project.id };
     const allocation = {
       id: odd('a'),
@@ -140,8 +143,8 @@ describe('PUT /directory/projects', () => {
       payload: { note: 'a "quoted" \\ back,slash {}', list: [1, 'NULL', null], nested: { '"k"': '\\"' } },
     };
     await db.execute(sql`DELETE FROM users WHERE username = 'NULL'`);
-    await db.execute(sql`DELETE FROM projects WHERE name = 'NULL'`);
-    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ inserted: 2 });
+    await db.execute(sql`DELETE FROM projects WHERE name IN ('NULL', 'null')`);
+    expect(await ok(await put('projects', { projects: [project, nullName, spaced, lowerNull] }))).toMatchObject({ inserted: 4 });
     expect(await ok(await put('users', { users: [user] }))).toMatchObject({ inserted: 1 });
     expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ inserted: 1 });
     const { rows } = await db.execute<{ name: string; username: string; sub: string; payload: unknown; vf: string }>(sql`
@@ -149,9 +152,10 @@ describe('PUT /directory/projects', () => {
       FROM projects p JOIN users u ON u.default_project_id = p.id JOIN allocations a ON a.project_id = p.id
       WHERE p.directory_id = ${project.id} AND u.directory_id = ${user.id} AND a.directory_id = ${allocation.id}`);
     expect(rows).toEqual([{ name: project.name, username: 'NULL', sub: user.oidc_sub, payload: allocation.payload, vf: '2025-12-31 22:00' }]);
-    const { rows: named } = await db.execute<{ name: string }>(sql`SELECT name FROM projects WHERE directory_id = ${nullName.id}`);
-    expect(named).toEqual([{ name: 'NULL' }]);
-    expect(await ok(await put('projects', { projects: [project, nullName] }))).toMatchObject({ unchanged: 2 });
+    const { rows: named } = await db.execute<{ id: string; name: string }>(sql`
+      SELECT directory_id AS id, name FROM projects WHERE directory_id IN (${nullName.id}, ${spaced.id}, ${lowerNull.id}) ORDER BY name`);
+    expect(named).toEqual([spaced, nullName, lowerNull]);
+    expect(await ok(await put('projects', { projects: [project, nullName, spaced, lowerNull] }))).toMatchObject({ unchanged: 4 });
     expect(await ok(await put('users', { users: [user] }))).toMatchObject({ unchanged: 1 });
     expect(await ok(await put('allocations', { allocations: [allocation] }))).toMatchObject({ unchanged: 1 });
   });
@@ -354,6 +358,49 @@ describe('PUT /directory/allocations', () => {
     const taker = { id: uniqueId('a'), project_id: project.id, kind: 'openstack', valid_from: '2026-01-01T00:00:00Z', payload: os(cloud) };
     expect(await ok(await put('allocations', { allocations: [moved, taker] }))).toMatchObject({ inserted: 1, updated: 1 });
     expect(await ok(await put('allocations', { allocations: [allocation, moved, taker] }))).toMatchObject({ unchanged: 3 });
+  });
+});
+
+describe('a batch mostly sent before', () => {
+  it('changes nothing when re-sent, and still refuses what its changed records break against the unchanged ones', async () => {
+    const [p1, p2] = [
+      { id: uniqueId('p'), name: uniqueId('proj') },
+      { id: uniqueId('p'), name: uniqueId('proj') },
+    ];
+    await ok(await put('projects', { projects: [p1, p2] }));
+    const [u1, u2] = [
+      { id: uniqueId('u'), username: uniqueId('n'), email: `${uniqueId('m')}@example.org`, default_project_id: p1.id },
+      { id: uniqueId('u'), username: uniqueId('n'), email: `${uniqueId('m')}@example.org` },
+    ];
+    await ok(await put('users', { users: [u1, u2] }));
+    const [a1, a2] = [
+      { id: uniqueId('a'), project_id: p1.id, kind: 'hpc', valid_from: '2027-01-01T00:00:00Z', grants: { cpu_core_seconds: 10 } },
+      { id: uniqueId('a'), project_id: p1.id, kind: 'hpc', valid_from: '2028-01-01T00:00:00Z', grants: { cpu_core_seconds: 20 } },
+    ];
+    await ok(await put('allocations', { allocations: [a1, a2] }));
+    const stamps = async () =>
+      (
+        await db.execute<{ t: string }>(sql`
+          SELECT updated_at::text AS t FROM projects WHERE directory_id IN (${p1.id}, ${p2.id})
+          UNION ALL SELECT updated_at::text FROM users WHERE directory_id IN (${u1.id}, ${u2.id})
+          UNION ALL SELECT updated_at::text FROM allocations WHERE directory_id IN (${a1.id}, ${a2.id})`)
+      ).rows.map((r) => r.t);
+    const before = await stamps();
+    expect(await ok(await put('projects', { projects: [p1, p2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+    expect(await ok(await put('users', { users: [u1, u2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2, remap_queued: 0 });
+    expect(await ok(await put('allocations', { allocations: [a1, a2] }))).toMatchObject({ inserted: 0, updated: 0, unchanged: 2 });
+    expect(await stamps()).toEqual(before);
+
+    // One record changed beside an unchanged one: the clash pairs them, and the unchanged one is named too.
+    const names = await problem(await put('projects', { projects: [{ ...p2, name: p1.name }, p1] }), 422, 'validation_failed');
+    expect(names.errors?.map((e) => e.path)).toEqual(['projects[0].name', 'projects[1].name']);
+    const usernames = await problem(await put('users', { users: [{ ...u2, username: u1.username }, u1] }), 422, 'validation_failed');
+    expect(usernames.errors?.map((e) => e.path)).toEqual(['users[0].username', 'users[1].username']);
+    const project = await problem(await put('users', { users: [u1, { ...u2, default_project_id: uniqueId('nope') }] }), 422, 'validation_failed');
+    expect(project.errors?.map((e) => e.path)).toEqual(['users[1].default_project_id']);
+    const starts = await problem(await put('allocations', { allocations: [a1, { ...a2, valid_from: a1.valid_from }] }), 422, 'validation_failed');
+    expect(starts.errors?.map((e) => e.path)).toEqual(['allocations[0].valid_from', 'allocations[1].valid_from']);
+    expect(await stamps()).toEqual(before);
   });
 });
 
