@@ -317,22 +317,11 @@ function fromPayload(
 // the test holding putRecordJson to JSON.stringify(record) keeps the two orders together.
 const key = (name: string) => jsonConstant(`,"${name}":`);
 const JOB_ID = jsonConstant('{"job_id":');
-const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = ['user', 'group', 'project', 'account', 'queue', 'jobname'].map(key) as [
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-];
-const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = ['ctime', 'qtime', 'etime', 'start', 'end'].map(key) as [
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-];
-const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_USED, K_VMEM_USED, K_MEM_REQUESTED, K_NCPUS, K_NGPUS, K_NODES] = [
+/** The keys named, as constants, in a tuple of as many. */
+const keys = <T extends readonly string[]>(...names: T) => names.map(key) as { [K in keyof T]: JsonConstant };
+const [K_USER, K_GROUP, K_PROJECT, K_ACCOUNT, K_QUEUE, K_JOBNAME] = keys('user', 'group', 'project', 'account', 'queue', 'jobname');
+const [K_CTIME, K_QTIME, K_ETIME, K_START, K_END] = keys('ctime', 'qtime', 'etime', 'start', 'end');
+const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_USED, K_VMEM_USED, K_MEM_REQUESTED, K_NCPUS, K_NGPUS, K_NODES] = keys(
   'walltime_used_seconds',
   'walltime_requested_seconds',
   'cpu_time_seconds',
@@ -343,18 +332,7 @@ const [K_WALLTIME_USED, K_WALLTIME_REQUESTED, K_CPU_TIME, K_CPU_PERCENT, K_MEM_U
   'ncpus',
   'ngpus',
   'nodes',
-].map(key) as [
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-  JsonConstant,
-];
+);
 const K_EXEC_HOST = key('exec_host');
 const K_EXIT_STATUS = key('exit_status');
 const K_RUN_COUNT = key('run_count');
