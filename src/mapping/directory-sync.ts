@@ -259,6 +259,9 @@ const OK = sql`current_setting('directory.ok', true) = 'true'`;
 const NONE = sql`SELECT NULL::text AS id WHERE false`;
 const noDirectoryId = (table: typeof projects | typeof users) => sql`EXISTS (SELECT 1 FROM ${table} WHERE directory_id IS NULL)`;
 
+/** Some record of the request differs from its stored row (`x.same`): only then are pairs within the request looked for. */
+const SOME_CHANGED = 'EXISTS (SELECT 1 FROM x WHERE NOT x.same)';
+
 /**
  * A CTE `name` (idx, nth) over the records of `x` whose `key` is not NULL, numbered in request order among those with
  * the same key: `nth > 1` is a record repeating an earlier one's key. Skipped (no rows) when every record equals its
@@ -269,7 +272,7 @@ const noDirectoryId = (table: typeof projects | typeof users) => sql`EXISTS (SEL
  */
 const repeats = (name: string, key: string) =>
   sql.raw(`${name} AS MATERIALIZED (SELECT x.idx, row_number() OVER (PARTITION BY ${key} COLLATE "C" ORDER BY x.idx) AS nth
-    FROM x WHERE ${key} IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same))`);
+    FROM x WHERE ${key} IS NOT NULL AND ${SOME_CHANGED})`);
 
 function projectsPlan(records: DirectoryProject[]): Plan {
   const field = columnsOf(records);
@@ -425,9 +428,9 @@ function allocationsPlan(records: DirectoryAllocation[]): Plan {
     // when some record differs from its row (a clash can then pair a changed record with an unchanged one).
     check: sql`
       hpc AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.vf, count(*) OVER (PARTITION BY x.project_id, x.vf) AS n
-        FROM x WHERE x.active AND x.kind = 'hpc' AND x.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same)) h WHERE h.n > 1),
+        FROM x WHERE x.active AND x.kind = 'hpc' AND x.project_id IS NOT NULL AND ${sql.raw(SOME_CHANGED)}) h WHERE h.n > 1),
       os AS MATERIALIZED (SELECT * FROM (SELECT x.idx, x.id, x.project_id, x.os, count(*) OVER (PARTITION BY x.os) AS n
-        FROM x WHERE x.active AND x.kind = 'openstack' AND x.os IS NOT NULL AND EXISTS (SELECT 1 FROM x WHERE NOT x.same)) o WHERE o.n > 1),
+        FROM x WHERE x.active AND x.kind = 'openstack' AND x.os IS NOT NULL AND ${sql.raw(SOME_CHANGED)}) o WHERE o.n > 1),
       problems AS MATERIALIZED (
         SELECT x.idx, 'project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
         FROM x WHERE x.project_id IS NULL

@@ -174,9 +174,10 @@ function keepGuess(bytes: Uint8Array, from: number, to: number, into: Uint8Array
 }
 
 /**
- * `a[from, from + length)` = a key kept by {@link keepGuess} at `b[at…]`, eight bytes at a time as doubles:
- * eight bytes of printable ASCII read as a double are a finite, non-zero number, which equals only a double
- * of the same bits (a NaN read from `a` equals nothing: no match, and the token is scanned instead).
+ * `a[from, from + length)` = the key of printable ASCII at `b[at…]` (a declared key, or one kept by
+ * {@link keepGuess}), eight bytes at a time as doubles: eight bytes of printable ASCII read as a double are a
+ * finite, non-zero number, which equals only a double of the same bits (a NaN read from `a` equals nothing: no
+ * match, and the token is scanned instead).
  */
 function sameKey(a: DataView, from: number, b: DataView, at: number, length: number): boolean {
   let m = 0;
@@ -197,16 +198,6 @@ interface Candidate {
   slot: number;
   /** Where the key's bytes are in `keyBytes`. */
   at: number;
-}
-
-/** `a[from, from + length)` = `b[at, at + length)`, four bytes at a time. */
-function sameBytes(a: DataView, from: number, b: DataView, at: number, length: number): boolean {
-  // The last four bytes first: declared keys of a length share their start (`Resource_List.n…`), not their end.
-  if (length >= 4 && a.getUint32(from + length - 4) !== b.getUint32(at + length - 4)) return false;
-  let m = 0;
-  for (; m + 4 <= length; m += 4) if (a.getUint32(from + m) !== b.getUint32(at + m)) return false;
-  for (; m < length; m++) if (a.getUint8(from + m) !== b.getUint8(at + m)) return false;
-  return true;
 }
 
 /**
@@ -392,7 +383,7 @@ export class PayloadReader {
         if (candidates !== undefined) {
           for (let k = 0; k < candidates.length; k++) {
             const candidate = candidates[k]!;
-            if (sameBytes(view, i, this.keyBytes, candidate.at, stop - i)) {
+            if (sameKey(view, i, this.keyBytes, candidate.at, stop - i)) {
               slot = candidate.slot;
               break;
             }

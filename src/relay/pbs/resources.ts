@@ -73,9 +73,7 @@ export function parseNodesSpec(value: string | undefined | null): NodesSpec | nu
 function nodesSpecOf(): NodesSpec | null {
   const nodes = parseNodesSpec(textOf(RL_NODES));
   if (nodes) return nodes;
-  // Asked in place first: the usual nodect (`1`) is never made a string.
-  const spec = reader ? reader.includes(slots[RL_NODECT]!, ':') : textOf(RL_NODECT)?.includes(':');
-  return spec ? parseNodesSpec(textOf(RL_NODECT)) : null;
+  return includesOf(RL_NODECT, ':') ? parseNodesSpec(textOf(RL_NODECT)) : null;
 }
 
 /** The index of an attribute in RESOURCE_ATTRIBUTES. */
@@ -119,6 +117,8 @@ const textOf = (k: number) => (reader ? reader.get(slots[k]!) : named.get(RESOUR
 const countOf = (k: number) => (reader ? reader.count(slots[k]!) : parseCount(named.get(RESOURCE_ATTRIBUTES[k]!)));
 const sizeOf = (k: number) => (reader ? reader.size(slots[k]!) : parseSize(named.get(RESOURCE_ATTRIBUTES[k]!)));
 const durationOf = (k: number) => (reader ? reader.duration(slots[k]!) : parseDuration(named.get(RESOURCE_ATTRIBUTES[k]!)));
+/** Whether the value holds `needle`: asked in place of a PayloadReader, no string made (the usual `1` of nodect). */
+const includesOf = (k: number, needle: string) => (reader ? reader.includes(slots[k]!, needle) : (textOf(k)?.includes(needle) ?? false));
 
 /** Torque's per-process `Resource_List.pmem` × the job's cpus. */
 function pmemTotal(ncpus: number | null): number | null {
@@ -195,8 +195,7 @@ export function deriveJobResources(attrs: Attributes, options: { into?: JobResou
   let ngpus = countOf(RL_NGPUS);
   if (ngpus === null) {
     // Without the word, no chunk names ngpus: no need to parse exec_vnode for it.
-    const ngpusNamed = reader ? reader.includes(slots[EXEC_VNODE]!, 'ngpus') : textOf(EXEC_VNODE)?.includes('ngpus');
-    if (vnode === undefined && ngpusNamed) vnode = parseExecVnode(textOf(EXEC_VNODE));
+    if (vnode === undefined && includesOf(EXEC_VNODE, 'ngpus')) vnode = parseExecVnode(textOf(EXEC_VNODE));
     ngpus = vnode?.ngpus ?? countOf(RL_GPUS);
   }
   if (ngpus === null) {
