@@ -1,6 +1,6 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { DirectoryAllocation, DirectoryKind, DirectoryProject, DirectoryUser, SyncMode } from '../contracts/directory.ts';
-import type { Database } from '../db/client.ts';
+import { type Database, driverError } from '../db/client.ts';
 import { allocations, directorySyncRuns, projects, resourceUsageEventLinks, users } from '../db/schema/index.ts';
 
 /** A record the allocation system sent that cannot be stored: `path` is `<kind>[i].<field>`. */
@@ -164,17 +164,29 @@ export async function syncDirectory(db: Database, kind: DirectoryKind, body: Rec
   // sent, read and joined to the stored rows once (`x`, shared by the check and the write). Otherwise (it answers
   // `legacy`, having written nothing) the take-over needs a statement of its own, whose changes the write must see:
   // the transaction of two below, each joining the batch to the stored rows as they are when it runs.
-  const single = sql`
+  const single = (check: SQL) => sql`
     WITH ${sentBatch(plan.columns)},
     legacy AS MATERIALIZED (SELECT ${plan.legacy} AS found),
     x AS MATERIALIZED (${plan.joined(sql`(SELECT found FROM legacy)`)}),
-    checked AS MATERIALIZED (WITH ${plan.check} SELECT idx, field, message FROM problems),
+    checked AS MATERIALIZED (WITH ${check} SELECT idx, field, message FROM problems),
     ${writing(
       sql`NOT (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM checked)`,
       sql`(SELECT found FROM legacy) AS legacy, CASE WHEN (SELECT found FROM legacy) THEN '[]'::json ELSE ${problems('checked')} END AS problems,`,
     )}`;
-  const { rows } = await db.execute<{ legacy: boolean } & Verdict & Written>(single);
-  const once = rows[0]!;
+  // First with the quick check: what a unique index guards (a name, username, e-mail or OIDC subject another record
+  // has, stored or in this request) is left to the index. A clash then fails the whole statement (23505) and
+  // nothing is written; the full check runs instead, and names every record and field that clashes. It runs too when
+  // the quick check found a problem, so that the answer lists them all. A batch that clashes with nothing (every
+  // batch of a clean sync) skips the look-ups; every other answer is the full check's, as before.
+  const run = async (check: SQL) => (await db.execute<{ legacy: boolean } & Verdict & Written>(single(check))).rows[0]!;
+  let once: { legacy: boolean } & Verdict & Written;
+  try {
+    once = await run(plan.quickCheck ?? plan.check);
+  } catch (err) {
+    if (!plan.quickCheck || driverError(err)?.code !== UNIQUE_VIOLATION) throw err;
+    once = await run(plan.check);
+  }
+  if (plan.quickCheck && once.problems.length > 0) once = await run(plan.check);
   if (!once.legacy) return outcome(kind, plan.count, once, once);
 
   const check = sql`
@@ -242,6 +254,8 @@ interface Plan {
   joined: (claiming: SQL) => SQL;
   /** CTEs over `x` ending with `problems` (idx, field, message). */
   check: SQL;
+  /** `check` less what a unique index guards (a clash then fails the statement, and `check` runs instead). */
+  quickCheck?: SQL;
   /** The take-over (an UPDATE … RETURNING id::text), done only when `problems` is empty. */
   claim: SQL;
   /** CTEs `up` (the upsert over `x`, of nothing unless `ok`: the check passed) and `res` (id, inserted, remap[, remap_projects]). */
@@ -256,6 +270,9 @@ function planFor(kind: DirectoryKind, body: Records): Plan {
 }
 
 const OK = sql`current_setting('directory.ok', true) = 'true'`;
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+const NO_PROBLEMS = sql`problems AS (SELECT NULL::int AS idx, NULL::text AS field, NULL::text AS message WHERE false)`;
 const NONE = sql`SELECT NULL::text AS id WHERE false`;
 const noDirectoryId = (table: typeof projects | typeof users) => sql`EXISTS (SELECT 1 FROM ${table} WHERE directory_id IS NULL)`;
 
@@ -296,6 +313,7 @@ function projectsPlan(records: DirectoryProject[]): Plan {
         -- (a name the record's own row has already is skipped: the unique index leaves no other row with it)
         WHERE x.name IS DISTINCT FROM x.old_name AND NOT EXISTS (SELECT 1 FROM names n WHERE n.idx = x.idx AND n.nth > 1)
           AND (p.directory_id IS NOT NULL OR x.old_id IS NOT NULL))`,
+    quickCheck: NO_PROBLEMS,
     claim: sql`
       UPDATE ${projects} p SET directory_id = x.id, updated_at = now() FROM x
       WHERE (SELECT found FROM legacy) AND NOT EXISTS (SELECT 1 FROM problems)
@@ -333,6 +351,8 @@ function usersPlan(records: DirectoryUser[]): Plan {
       SELECT x.idx, ${field} AS field, format('user %s already has this ${sql.raw(label)}', coalesce(u.directory_id, u.id::text || ' (no directory id)'))
       FROM x JOIN ${users} u ON ${match} AND u.directory_id IS DISTINCT FROM x.id AND u.id IS DISTINCT FROM x.claim
       WHERE ${changed}`;
+  const noDefaultProject = sql`SELECT x.idx, 'default_project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
+        FROM x WHERE x.dp IS NOT NULL AND x.project_id IS NULL`;
   const twice = (field: string, relation: string) => sql`
       SELECT d.idx, ${field}, ${`the same ${field} as an earlier user of this request`} FROM ${sql.raw(relation)} d WHERE d.nth > 1`;
   return {
@@ -350,8 +370,7 @@ function usersPlan(records: DirectoryUser[]): Plan {
       ${repeats('emails', 'lower(x.email)')},
       ${repeats('subs', 'x.sub')},
       problems AS MATERIALIZED (
-        SELECT x.idx, 'default_project_id' AS field, 'no project has this id (PUT /directory/projects first)' AS message
-        FROM x WHERE x.dp IS NOT NULL AND x.project_id IS NULL
+        ${noDefaultProject}
         UNION ALL
         SELECT d.idx, 'id', 'takes over the same user (made before the directory sync, with no id) as an earlier user of this request'
         FROM (SELECT x.idx, row_number() OVER (PARTITION BY x.claim ORDER BY x.idx) AS nth FROM x WHERE x.claim IS NOT NULL) d
@@ -362,6 +381,7 @@ function usersPlan(records: DirectoryUser[]): Plan {
         UNION ALL ${taken('username', 'username', sql`u.username = x.username`, sql`x.username IS DISTINCT FROM x.old_username`)}
         UNION ALL ${taken('email', 'e-mail', sql`lower(u.email) = lower(x.email)`, sql`lower(x.email) IS DISTINCT FROM lower(x.old_email)`)}
         UNION ALL ${taken('oidc_sub', 'OIDC subject', sql`u.external_id = x.sub`, sql`x.sub IS DISTINCT FROM x.old_sub`)})`,
+    quickCheck: sql`problems AS MATERIALIZED (${noDefaultProject})`,
     claim: sql`
       UPDATE ${users} u SET directory_id = x.id, updated_at = now() FROM x
       WHERE u.id = x.claim AND NOT EXISTS (SELECT 1 FROM problems)
