@@ -62,7 +62,10 @@ describe('syncDirectory with no row left to take over', () => {
 
     // The unknown default project alone: the quick check's own finding, the same answer.
     const alone = await syncDirectory(db, 'users', { users: [{ id: uniqueId('u'), default_project_id: uniqueId('missing') }] }, merge);
-    expect(alone).toEqual({ ok: false, errors: [{ path: 'users[0].default_project_id', message: 'no project has this id (PUT /directory/projects first)' }] });
+    expect(alone).toEqual({
+      ok: false,
+      errors: [{ path: 'users[0].default_project_id', message: 'no project has this id (PUT /directory/projects first)' }],
+    });
 
     // A clean batch is stored, and the same batch again changes nothing.
     const clean = { users: [{ id: uniqueId('u'), username: uniqueId('dave'), email: shared, default_project_id: project.id }] };
@@ -79,7 +82,17 @@ describe('syncDirectory with no row left to take over', () => {
       ok: false,
       errors: [{ path: 'users[0].username', message: `user ${b.id} already has this username` }],
     });
-    const swapped = await syncDirectory(db, 'users', { users: [{ ...a, username: b.username }, { ...b, username: a.username }] }, merge);
+    const swapped = await syncDirectory(
+      db,
+      'users',
+      {
+        users: [
+          { ...a, username: b.username },
+          { ...b, username: a.username },
+        ],
+      },
+      merge,
+    );
     expect(swapped).toEqual({
       ok: false,
       errors: [
