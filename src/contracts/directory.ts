@@ -95,6 +95,84 @@ export type DirectoryProject = z.infer<typeof DirectoryProjectSchema>;
 export type DirectoryUser = z.infer<typeof DirectoryUserSchema>;
 export type DirectoryAllocation = z.infer<typeof DirectoryAllocationSchema>;
 
+/*
+ * The plain batch. zod validated a batch of 5000 records in some 12 ms (users) to 25 ms (allocations) in workerd, a
+ * fifth of a re-sent request, and copied every record on the way. The checks below say in one pass whether a record
+ * is plainly valid, with the same rules and the schemas' own patterns. When every record of a batch is, the batch is
+ * taken as it is, which is what zod would answer; otherwise zod runs, so every error a client sees is zod's. Anything
+ * unusual (an OpenStack allocation, a key named __proto__, a value of an unexpected type) goes to zod.
+ */
+const textOf = (v: unknown, min: number, max: number) => typeof v === 'string' && v.length >= min && v.length <= max;
+const isId = (v: unknown) => textOf(v, 1, MAX_DIRECTORY_ID_CHARS);
+const absentOr = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || ok(v);
+const nullOr = (v: unknown, ok: (v: unknown) => boolean) => v === undefined || v === null || ok(v);
+const isFlag = (v: unknown) => v === undefined || typeof v === 'boolean';
+/** An object JSON.parse made (no other prototype, no own `__proto__`) whose keys are all in `keys`. */
+function plainWith(v: unknown, keys: ReadonlySet<string>): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype || Object.hasOwn(v, '__proto__')) return false;
+  for (const k of Object.keys(v)) if (!keys.has(k)) return false;
+  return true;
+}
+const ANY_KEY = { has: () => true } as unknown as ReadonlySet<string>;
+const patternOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: { pattern: RegExp } } })._zod.def.pattern;
+const EMAIL_PATTERN = patternOf(z.email());
+const RFC3339_PATTERN = patternOf(RFC3339);
+const isGrant = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1e18;
+
+const PROJECT_KEYS = new Set(['id', 'name', 'active']);
+const isPlainProject = (r: unknown) => plainWith(r, PROJECT_KEYS) && isId(r.id) && textOf(r.name, 1, 256) && isFlag(r.active);
+
+const USER_KEYS = new Set(['id', 'username', 'email', 'oidc_sub', 'default_project_id', 'active']);
+const isPlainUser = (r: unknown) =>
+  plainWith(r, USER_KEYS) &&
+  isId(r.id) &&
+  nullOr(r.username, (v) => textOf(v, 1, 256)) &&
+  nullOr(r.email, (v) => textOf(v, 0, 320) && EMAIL_PATTERN.test(v as string)) &&
+  nullOr(r.oidc_sub, (v) => textOf(v, 1, 512)) &&
+  nullOr(r.default_project_id, isId) &&
+  isFlag(r.active);
+
+const ALLOCATION_KEYS = new Set(['id', 'project_id', 'kind', 'valid_from', 'valid_to', 'grants', 'payload', 'active']);
+const GRANT_KEYS = new Set<string>(GRANT_METRICS);
+const isInstant = (v: unknown) => typeof v === 'string' && RFC3339_PATTERN.test(v);
+const isPlainAllocation = (r: unknown) =>
+  plainWith(r, ALLOCATION_KEYS) &&
+  isId(r.id) &&
+  isId(r.project_id) &&
+  r.kind === 'hpc' &&
+  isInstant(r.valid_from) &&
+  nullOr(r.valid_to, isInstant) &&
+  !(r.valid_to && Date.parse(r.valid_to as string) <= Date.parse(r.valid_from as string)) &&
+  absentOr(r.grants, (g) => plainWith(g, GRANT_KEYS) && Object.values(g).every(isGrant)) &&
+  absentOr(r.payload, (p) => plainWith(p, ANY_KEY)) &&
+  isFlag(r.active);
+
+/**
+ * `schema` (a batch of `key`), answering at once for a batch of 1–5000 records that each pass `plain`, with distinct
+ * ids: success, the body itself. Any other body is the schema's to answer. Both parse methods the validator may call.
+ */
+function acceptingPlain<T extends z.ZodType>(schema: T, key: DirectoryKind, plain: (record: unknown) => boolean): T {
+  const only = new Set([key]);
+  const accepts = (body: unknown) => {
+    if (!plainWith(body, only)) return false;
+    const records = body[key];
+    if (!Array.isArray(records) || records.length < 1 || records.length > MAX_DIRECTORY_RECORDS) return false;
+    const ids = new Set<unknown>();
+    for (const r of records) {
+      if (!plain(r)) return false;
+      ids.add((r as { id: string }).id);
+    }
+    return ids.size === records.length;
+  };
+  const safeParse = schema.safeParse.bind(schema);
+  const safeParseAsync = schema.safeParseAsync.bind(schema);
+  Object.assign(schema, {
+    safeParse: (body: unknown, params?: never) => (accepts(body) ? { success: true, data: body } : safeParse(body, params)),
+    safeParseAsync: async (body: unknown, params?: never) => (accepts(body) ? { success: true, data: body } : safeParseAsync(body, params)),
+  });
+  return schema;
+}
+
 /** A batch: 1–5000 records, each id once. */
 function batchOf<K extends DirectoryKind, T extends z.ZodType<{ id: string }>>(key: K, record: T, name: string) {
   return z
@@ -110,9 +188,17 @@ function batchOf<K extends DirectoryKind, T extends z.ZodType<{ id: string }>>(k
     .openapi(name);
 }
 
-export const SyncProjectsRequestSchema = batchOf('projects', DirectoryProjectSchema, 'SyncProjectsRequest');
-export const SyncUsersRequestSchema = batchOf('users', DirectoryUserSchema, 'SyncUsersRequest');
-export const SyncAllocationsRequestSchema = batchOf('allocations', DirectoryAllocationSchema, 'SyncAllocationsRequest');
+export const SyncProjectsRequestSchema = acceptingPlain(
+  batchOf('projects', DirectoryProjectSchema, 'SyncProjectsRequest'),
+  'projects',
+  isPlainProject,
+);
+export const SyncUsersRequestSchema = acceptingPlain(batchOf('users', DirectoryUserSchema, 'SyncUsersRequest'), 'users', isPlainUser);
+export const SyncAllocationsRequestSchema = acceptingPlain(
+  batchOf('allocations', DirectoryAllocationSchema, 'SyncAllocationsRequest'),
+  'allocations',
+  isPlainAllocation,
+);
 
 function BoolParamOf(description: string) {
   return z
