@@ -132,4 +132,32 @@ describe('syncDirectory with no row left to take over', () => {
     });
     expect(await count('projects')).toBe(projects);
   });
+
+  it('allocations: grants are stored as the JSON the record holds, and the same grants again change nothing', async () => {
+    const project = { id: uniqueId('p'), name: uniqueId('proj') };
+    await syncDirectory(db, 'projects', { projects: [project] }, merge);
+    const grantsOf = [
+      { cpu_core_seconds: 3_600_000, gpu_time_seconds: 0.1 + 0.2, storage_bytes_allocated: 1e18, walltime_allocated: 1e-7 },
+      { walltime_allocated: 12.5 },
+      {},
+      undefined,
+    ];
+    const records = grantsOf.map((grants, i) => ({
+      id: uniqueId('a'),
+      project_id: project.id,
+      kind: 'hpc' as const,
+      valid_from: `202${i}-01-01T00:00:00Z`,
+      ...(grants ? { grants } : {}),
+    }));
+    expect(await syncDirectory(db, 'allocations', { allocations: records }, merge)).toMatchObject({ ok: true, write: { inserted: 4 } });
+    for (const r of records) {
+      const { rows } = await db.execute<{ same: boolean }>(
+        sql`SELECT grants = ${JSON.stringify(r.grants ?? {})}::jsonb AS same FROM allocations WHERE directory_id = ${r.id}`,
+      );
+      expect(rows).toEqual([{ same: true }]);
+    }
+    expect(await syncDirectory(db, 'allocations', { allocations: records }, merge)).toMatchObject({ ok: true, write: { unchanged: 4 } });
+    const changed = [{ ...records[1]!, grants: { walltime_allocated: 12.25 } }];
+    expect(await syncDirectory(db, 'allocations', { allocations: changed }, merge)).toMatchObject({ ok: true, write: { updated: 1 } });
+  });
 });
