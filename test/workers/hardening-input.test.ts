@@ -35,12 +35,17 @@ describe('NUL and lone surrogates: 422 naming the field, nothing stored', () => 
       [JSON.stringify({ events: [makeEvent({ project })] }).replace('"alice"', '"al\\ud800ice"'), 'events[0].identities[0].value'],
       [JSON.stringify({ events: [makeEvent({ project })] }).replace('"jobname"', '"job\\udc00name"'), 'events[0].context'],
       [JSON.stringify({ events: [makeEvent({ project, extra: { note: 'x\u0000' } })] }), 'events[0].extra.note'],
+      [JSON.stringify({ events: [makeEvent({ project })] }).replace('"alice"', '"al\\uDBFFice"'), 'events[0].identities[0].value'],
     ];
     for (const [body, path] of cases) {
       const p = await problem(await postEvents(body), 422, 'validation_failed');
       expect(paths(p)[0]).toContain(path);
     }
     expect(await storedFor(project)).toHaveLength(0);
+    // A pair of surrogates, escaped, is a character like any other: stored.
+    const paired = await postEvents(JSON.stringify({ events: [makeEvent({ project })] }).replace('"alice"', '"al\\uD83D\\ude00ice"'));
+    expect(paired.status).toBeLessThan(300);
+    expect(await storedFor(project)).toHaveLength(1);
   });
 
   it('/usage filters and the links routes', async () => {
