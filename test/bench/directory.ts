@@ -95,6 +95,17 @@ async function remove(pool: pg.Pool, tag: string) {
   await pool.query('VACUUM (ANALYZE) allocations, users, projects, directory_sync_runs');
 }
 
+/**
+ * Before each timed part, untimed: what autovacuum and the checkpointer would have done by then on a database left
+ * to itself. VACUUM (ANALYZE) the directory's tables (autovacuum is off on this machine: without it the rows a part
+ * just wrote are read unhinted and without statistics), then CHECKPOINT, so that no timed part shares the two cores
+ * and the disk with the flushing of an earlier part's writes: the baseline and the Worker alike.
+ */
+async function settle(pool: pg.Pool): Promise<void> {
+  await pool.query('VACUUM (ANALYZE) allocations, users, projects, directory_sync_runs');
+  await pool.query('CHECKPOINT');
+}
+
 const fmt = (n: number) => n.toFixed(2);
 
 export async function benchDirectory(databaseUrl: string): Promise<void> {
@@ -126,15 +137,18 @@ export async function benchDirectory(databaseUrl: string): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const worked = uniqueId('bdw');
       const direct = uniqueId('bdd');
+      await settle(pool);
       const base = await directInsert(pool, exportOf(direct));
       // The baseline's rows go before the Worker's sync: left in the same tables they are records the full list
       // does not name, and the sync would spend seconds marking 160,000 of them inactive — work that exists only
       // because the baseline ran first, and that the baseline itself never does.
       await remove(pool, direct);
       const data = exportOf(worked);
+      await settle(pool);
       let t = performance.now();
       const first = await pushDirectory(client, data, { full: true });
       const sync = (performance.now() - t) / 1000;
+      await settle(pool);
       t = performance.now();
       const again = await pushDirectory(client, data, { full: true });
       const resend = (performance.now() - t) / 1000;
