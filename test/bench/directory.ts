@@ -119,7 +119,24 @@ export async function benchDirectory(databaseUrl: string): Promise<void> {
     READ_API_KEY: 'bench-read-key-0123456789abcdef',
   });
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
-  const client = { baseUrl: worker.origin, adminKey: ADMIN };
+  // Each request's time (the client's fetch, body already written), by kind: printed after each timed sync.
+  const requests: { kind: string; ms: number }[] = [];
+  const timedFetch = async (request: Request) => {
+    const t = performance.now();
+    const response = await fetch(request);
+    const body = await response.arrayBuffer();
+    requests.push({ kind: new URL(request.url).pathname.split('/').at(-1)!, ms: performance.now() - t });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+  const perRequest = () => {
+    const kinds = [...new Set(requests.map((r) => r.kind))].map((kind) => {
+      const ms = requests.filter((r) => r.kind === kind).map((r) => r.ms);
+      return `${kind} ${ms.length} × median ${fmt(percentile(ms, 50))} ms, last ${fmt(ms.at(-1)!)} ms`;
+    });
+    requests.length = 0;
+    return kinds.join('; ');
+  };
+  const client = { baseUrl: worker.origin, adminKey: ADMIN, fetch: timedFetch };
   try {
     // Warm-up, untimed: the first requests after `wrangler dev` starts meet cold code in the Worker (its bundle, zod,
     // the driver) and in the gateway, which the baseline's node pg does not have. A tenth of the export (two
@@ -133,6 +150,7 @@ export async function benchDirectory(databaseUrl: string): Promise<void> {
     await pushDirectory(client, exportOf(warmWorker, warm), { full: true });
     await remove(pool, warmWorker);
 
+    requests.length = 0;
     const rows: string[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const worked = uniqueId('bdw');
@@ -148,16 +166,19 @@ export async function benchDirectory(databaseUrl: string): Promise<void> {
       let t = performance.now();
       const first = await pushDirectory(client, data, { full: true });
       const sync = (performance.now() - t) / 1000;
+      const syncRequests = perRequest();
       await settle(pool);
       t = performance.now();
       const again = await pushDirectory(client, data, { full: true });
       const resend = (performance.now() - t) / 1000;
+      const resendRequests = perRequest();
       const stored = first.projects.inserted + first.users.inserted + first.allocations.inserted;
       const unchanged = again.projects.unchanged + again.users.unchanged + again.allocations.unchanged;
       rows.push([String(round), fmt(base), fmt(sync), fmt(sync / base), fmt(resend), fmt(resend / sync), `${stored}`, `${unchanged}`]);
       console.log(
         `round ${round}: direct INSERT … ON CONFLICT ${fmt(base)} s · Worker full sync ${fmt(sync)} s (${fmt(sync / base)}×, ${stored} inserted) · ` +
-          `re-send ${fmt(resend)} s (${fmt(resend / sync)}× the first, ${unchanged} unchanged)`,
+          `re-send ${fmt(resend)} s (${fmt(resend / sync)}× the first, ${unchanged} unchanged)\n` +
+          `  requests of the full sync: ${syncRequests}\n  requests of the re-send: ${resendRequests}`,
       );
       await remove(pool, worked);
     }
