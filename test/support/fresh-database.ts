@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createDb, type Database } from '../../src/db/client.ts';
 import { EMBEDDED_DATABASE_URL, startGateway } from '../../src/local/gateway/server.ts';
+import { migrateDatabase } from '../../src/local/migrate.ts';
 
 export interface FreshDatabase {
   /** What the Worker would hold in DATABASE_URL (with a password, which the gateway ignores on loopback). */
@@ -47,4 +49,16 @@ export async function startFreshDatabase(): Promise<FreshDatabase> {
       await run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
+}
+
+/** startFreshDatabase with the migrations applied, and the Worker's driver on it (through its gateway). */
+export async function startMigratedDatabase(): Promise<FreshDatabase & { db: Database }> {
+  const database = await startFreshDatabase();
+  try {
+    await migrateDatabase({ databaseUrl: database.databaseUrl, sqlUrl: database.sqlUrl });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  return { ...database, db: createDb({ DATABASE_URL: database.databaseUrl, DATABASE_HTTP_URL: database.sqlUrl }) };
 }

@@ -13,9 +13,8 @@ import { evaluateAlerts } from '../../../src/alerts/evaluate.ts';
 import { listAlerts, silenceAlert } from '../../../src/alerts/store.ts';
 import { type Config, parseConfig } from '../../../src/config.ts';
 import type { AlertMessage } from '../../../src/contracts/alert.ts';
-import { createDb, type Database } from '../../../src/db/client.ts';
-import { migrateDatabase } from '../../../src/local/migrate.ts';
-import { type FreshDatabase, startFreshDatabase } from '../../support/fresh-database.ts';
+import type { Database } from '../../../src/db/client.ts';
+import { type FreshDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_RELAY_SECRET } from '../../support/keys.ts';
 import { type RelayProcess, startRelayProcess } from '../../support/relay-process.ts';
 import { RetryingQueue } from '../../support/retrying-queue.ts';
@@ -28,9 +27,8 @@ let db: Database;
 const stopLater: { stop(): Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await startFreshDatabase();
-  await migrateDatabase({ databaseUrl: database.databaseUrl, sqlUrl: database.sqlUrl });
-  db = createDb({ DATABASE_URL: database.databaseUrl, DATABASE_HTTP_URL: database.sqlUrl });
+  database = await startMigratedDatabase();
+  db = database.db;
 }, 120_000);
 afterAll(() => database?.close());
 beforeEach(() => db.execute(sql`TRUNCATE alerts`));

@@ -6,19 +6,17 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Database } from '../../../src/db/client.ts';
-import { migrateDatabase } from '../../../src/local/migrate.ts';
+import type { Database } from '../../../src/db/client.ts';
 import { syncDirectory } from '../../../src/mapping/directory-sync.ts';
 import { uniqueId } from '../../support/events.ts';
-import { type FreshDatabase, startFreshDatabase } from '../../support/fresh-database.ts';
+import { type FreshDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
 
 let database: FreshDatabase;
 let db: Database;
 
 beforeAll(async () => {
-  database = await startFreshDatabase();
-  await migrateDatabase({ databaseUrl: database.databaseUrl, sqlUrl: database.sqlUrl });
-  db = createDb({ DATABASE_URL: database.databaseUrl, DATABASE_HTTP_URL: database.sqlUrl });
+  database = await startMigratedDatabase();
+  db = database.db;
 }, 120_000);
 afterAll(() => database?.close());
 
