@@ -51,8 +51,10 @@ export async function startFreshDatabase(): Promise<FreshDatabase> {
   };
 }
 
+export type MigratedDatabase = FreshDatabase & { db: Database };
+
 /** startFreshDatabase with the migrations applied, and the Worker's driver on it (through its gateway). */
-export async function startMigratedDatabase(): Promise<FreshDatabase & { db: Database }> {
+export async function startMigratedDatabase(): Promise<MigratedDatabase> {
   const database = await startFreshDatabase();
   try {
     await migrateDatabase({ databaseUrl: database.databaseUrl, sqlUrl: database.sqlUrl });

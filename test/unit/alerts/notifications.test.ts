@@ -14,7 +14,7 @@ import { listAlerts, silenceAlert } from '../../../src/alerts/store.ts';
 import { type Config, parseConfig } from '../../../src/config.ts';
 import type { AlertMessage } from '../../../src/contracts/alert.ts';
 import type { Database } from '../../../src/db/client.ts';
-import { type FreshDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
+import { type MigratedDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
 import { TEST_ADMIN_KEY, TEST_COLLECTOR_KEY, TEST_RELAY_SECRET } from '../../support/keys.ts';
 import { type RelayProcess, startRelayProcess } from '../../support/relay-process.ts';
 import { RetryingQueue } from '../../support/retrying-queue.ts';
@@ -22,7 +22,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../support/webhoo
 
 const SECRET = `whsec_${Buffer.from('alert-test-signing-secret-32byte').toString('base64')}`;
 
-let database: FreshDatabase;
+let database: MigratedDatabase;
 let db: Database;
 const stopLater: { stop(): Promise<void> }[] = [];
 

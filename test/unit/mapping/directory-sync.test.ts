@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/db/client.ts';
 import { syncDirectory } from '../../../src/mapping/directory-sync.ts';
 import { uniqueId } from '../../support/events.ts';
-import { type FreshDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
+import { type MigratedDatabase, startMigratedDatabase } from '../../support/fresh-database.ts';
 
-let database: FreshDatabase;
+let database: MigratedDatabase;
 let db: Database;
 
 beforeAll(async () => {
