@@ -28,7 +28,12 @@ const DirectoryId = z
   .max(MAX_DIRECTORY_ID_CHARS)
   .openapi({ description: `The allocation system's own id (1–${MAX_DIRECTORY_ID_CHARS} characters)`, example: 'p-1042' });
 const RFC3339 = z.iso.datetime({ offset: true, error: 'must be an RFC 3339 date-time with an offset' });
-const Grant = z.number().positive().max(1e18);
+/** Limits the schemas below and the plain batch's checks share. */
+const MAX_NAME_CHARS = 256;
+const MAX_EMAIL_CHARS = 320;
+const MAX_OIDC_SUB_CHARS = 512;
+const MAX_GRANT = 1e18;
+const Grant = z.number().positive().max(MAX_GRANT);
 
 export const GrantsSchema = z
   .strictObject({
@@ -43,7 +48,7 @@ export type Grants = z.infer<typeof GrantsSchema>;
 export const DirectoryProjectSchema = z
   .strictObject({
     id: DirectoryId,
-    name: z.string().min(1).max(256).openapi({ description: 'The name PBS reports as the job’s project', example: 'astro' }),
+    name: z.string().min(1).max(MAX_NAME_CHARS).openapi({ description: 'The name PBS reports as the job’s project', example: 'astro' }),
     active: z.boolean().optional().openapi({ description: 'Default true' }),
   })
   .openapi('DirectoryProject');
@@ -53,9 +58,15 @@ const Optional = <T extends z.ZodType>(schema: T) => schema.nullable().optional(
 export const DirectoryUserSchema = z
   .strictObject({
     id: DirectoryId,
-    username: Optional(z.string().min(1).max(256)).openapi({ description: 'Matches perun_username / perun_user identities', example: 'alice' }),
-    email: Optional(z.email().max(320)).openapi({ description: 'Matches user_email identities (case-insensitive)', example: 'alice@example.org' }),
-    oidc_sub: Optional(z.string().min(1).max(512)).openapi({ description: 'Matches oidc_sub identities' }),
+    username: Optional(z.string().min(1).max(MAX_NAME_CHARS)).openapi({
+      description: 'Matches perun_username / perun_user identities',
+      example: 'alice',
+    }),
+    email: Optional(z.email().max(MAX_EMAIL_CHARS)).openapi({
+      description: 'Matches user_email identities (case-insensitive)',
+      example: 'alice@example.org',
+    }),
+    oidc_sub: Optional(z.string().min(1).max(MAX_OIDC_SUB_CHARS)).openapi({ description: 'Matches oidc_sub identities' }),
     default_project_id: Optional(DirectoryId).openapi({ description: 'The id of the project `_pbs_project_default` means' }),
     active: z.boolean().optional().openapi({ description: 'Default true' }),
   })
@@ -124,18 +135,18 @@ const patternOf = (schema: z.ZodType): RegExp => {
 };
 const EMAIL_PATTERN = patternOf(z.email());
 const RFC3339_PATTERN = patternOf(RFC3339);
-const isGrant = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= 1e18;
+const isGrant = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_GRANT;
 
 const PROJECT_KEYS = new Set(['id', 'name', 'active']);
-const isPlainProject = (r: unknown) => plainWith(r, PROJECT_KEYS) && isId(r.id) && textOf(r.name, 1, 256) && isFlag(r.active);
+const isPlainProject = (r: unknown) => plainWith(r, PROJECT_KEYS) && isId(r.id) && textOf(r.name, 1, MAX_NAME_CHARS) && isFlag(r.active);
 
 const USER_KEYS = new Set(['id', 'username', 'email', 'oidc_sub', 'default_project_id', 'active']);
 const isPlainUser = (r: unknown) =>
   plainWith(r, USER_KEYS) &&
   isId(r.id) &&
-  nullOr(r.username, (v) => textOf(v, 1, 256)) &&
-  nullOr(r.email, (v) => textOf(v, 0, 320) && EMAIL_PATTERN.test(v as string)) &&
-  nullOr(r.oidc_sub, (v) => textOf(v, 1, 512)) &&
+  nullOr(r.username, (v) => textOf(v, 1, MAX_NAME_CHARS)) &&
+  nullOr(r.email, (v) => textOf(v, 0, MAX_EMAIL_CHARS) && EMAIL_PATTERN.test(v as string)) &&
+  nullOr(r.oidc_sub, (v) => textOf(v, 1, MAX_OIDC_SUB_CHARS)) &&
   nullOr(r.default_project_id, isId) &&
   isFlag(r.active);
 
